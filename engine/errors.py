@@ -1,0 +1,10 @@
+"""Errors that carry a one-line message meant for the user."""
+
+
+class InputError(ValueError):
+    """Bad user input (config, CSV, checkpoint, log, typed value), explained in one line."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source}: {problem}" if source else problem)

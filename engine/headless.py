@@ -1,0 +1,79 @@
+"""`stockpred-tui train`: headless training that prints one line per epoch in the note's format."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from engine.controls import ControlChannel
+from engine.events import CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent, Event, HyperparamChanged, RunEnded, RunStarted
+from engine.health.note_rules import over_regularised
+from engine.history import History
+from engine.session import RunOptions, build_trainer
+
+
+def epoch_line(event: EpochEvent) -> str:
+    """'Epoch [  1/100] - Loss: 0.4200/0.4300 | Acc: 51.2% | lr 1.0e-03 | 2,115 samples/s'."""
+    width = len(str(event.epochs))
+    return (f"Epoch [{event.epoch:>{width}}/{event.epochs}] - Loss: {event.train_loss:.4f}/{event.val_loss:.4f} | "
+            f"Acc: {event.val_acc:.1%} | lr {event.lr:.1e} | {event.samples_per_s:,.0f} samples/s | {event.seconds:.1f}s")
+
+
+class ConsolePrinter:
+    """Event sink that writes the headless progress lines."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+
+    def __call__(self, event: Event) -> None:
+        line = None
+        if isinstance(event, RunStarted):
+            splits = event.data.get("splits", {})
+            base = event.baselines.get("val", {})
+            sizes = ", ".join(f"{name} {split.get('windows')}" for name, split in splits.items())
+            line = (f"Run {event.run_id} on {event.device}: {event.data.get('source')} "
+                    f"({sizes} windows); "
+                    f"val constant-prediction baseline reg {base.get('reg', float('nan')):.4f} clf {base.get('clf', float('nan')):.4f}")
+            history = History()
+            history.apply(event)
+            finding = over_regularised(history)
+            if finding.severity == "warning":
+                line += f"\nwarning: {finding.message}"
+        elif isinstance(event, EpochEvent):
+            line = epoch_line(event)
+        elif isinstance(event, HyperparamChanged):
+            line = f"{event.name}: {event.old:g} -> {event.new:g}"
+        elif isinstance(event, CheckpointSaved):
+            line = f"checkpoint ({event.reason}): {event.path}"
+        elif isinstance(event, EarlyStopped):
+            line = f"early stop at epoch {event.epoch}: best epoch {event.best_epoch}, val {event.best_val_loss:.4f} (weights restored)"
+        elif isinstance(event, ErrorEvent):
+            line = f"error: {event.message}"
+        if line:
+            print(line, file=self.stream, flush=True)
+
+
+def train_headless(options: RunOptions) -> int:
+    """Train to the end; Ctrl-C saves a checkpoint, logs the end of the run and exits 130."""
+    controls = ControlChannel()
+    trainer = build_trainer(options, sinks=[ConsolePrinter()], controls=controls)
+    interrupted = []
+
+    def on_interrupt(signum, frame):
+        if interrupted:
+            raise KeyboardInterrupt
+        interrupted.append(True)
+        print("\ninterrupt: saving a checkpoint at the next step (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+        controls.interrupt()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        ended: RunEnded = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    best = f"{ended.best_val_loss:.4f}" if ended.best_val_loss is not None else "n/a"
+    print(f"Run {trainer.run_id} {ended.reason} after {ended.epoch} epochs; best val loss {best}; "
+          f"log {trainer.run_dir / 'events.jsonl'}; checkpoint {ended.checkpoint or 'none'}")
+    if ended.reason == "interrupted":
+        return 130
+    return 1 if ended.reason in ("diverged", "error") else 0

@@ -1,0 +1,150 @@
+"""What a stream of events adds up to: run info, the epoch table, step losses, changes and markers."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from engine.events import (CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused,
+                           Resumed, RunEnded, RunStarted, StepEvent)
+
+
+@dataclass
+class Marker:
+    """Something worth a vertical line on the chart, at a fractional epoch position."""
+
+    x: float
+    kind: str
+    label: str
+
+
+@dataclass
+class LogLine:
+    """One line of the event log pane."""
+
+    time: float
+    severity: str
+    text: str
+
+
+@dataclass
+class History:
+    """Accumulates events; the single state that dashboard, health rules, diagnose and export read."""
+
+    run: RunStarted | None = None
+    epochs: dict[int, dict] = field(default_factory=dict)
+    step_index: array = field(default_factory=lambda: array("q"))
+    step_loss: array = field(default_factory=lambda: array("d"))
+    changes: list[HyperparamChanged] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    log: list[LogLine] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    state: str = "waiting"
+    pause_reason: str = ""
+    ended: RunEnded | None = None
+    hparams: dict[str, float] = field(default_factory=dict)
+    last_step: StepEvent | None = None
+    source_format: str = "stockpred"
+
+    @property
+    def config(self) -> dict:
+        """The run's resolved config (empty for foreign logs)."""
+        return self.run.config if self.run else {}
+
+    @property
+    def baselines(self) -> dict:
+        """Constant-prediction loss parts per split, if recorded."""
+        return self.run.baselines if self.run else {}
+
+    def baseline_loss(self, split: str = "val") -> float | None:
+        """Constant-prediction total loss of a split with the current task weights."""
+        parts = self.baselines.get(split)
+        if not parts:
+            return None
+        reg_weight = self.config.get("training", {}).get("reg_weight", 1.0)
+        clf_weight = self.hparams.get("clf_weight", self.config.get("training", {}).get("clf_weight", 0.5))
+        return reg_weight * parts["reg"] + clf_weight * parts["clf"]
+
+    def rows(self) -> list[dict]:
+        """Epoch rows in epoch order."""
+        return [self.epochs[k] for k in sorted(self.epochs)]
+
+    def column(self, name: str) -> list[float]:
+        """One epoch-table column, NaN where a row lacks it."""
+        return [row.get(name) if row.get(name) is not None else math.nan for row in self.rows()]
+
+    def add_steps(self, steps, losses) -> None:
+        """Bulk-append step samples (fast path for big logs)."""
+        self.step_index.extend(steps)
+        self.step_loss.extend(losses)
+
+    def _position(self, epoch: int, step: int) -> float:
+        """Fractional epoch of a mid-run event: half way into the epoch after `epoch` completed ones."""
+        return epoch + 0.5 if step else float(epoch)
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state."""
+        if isinstance(event, StepEvent):
+            self.step_index.append(event.step)
+            self.step_loss.append(event.loss)
+            self.last_step = event
+            return
+        self.events.append(event)
+        if isinstance(event, RunStarted):
+            self.run, self.state, self.ended = event, "running", None
+            training = event.config.get("training", {})
+            self.hparams = {"lr": training.get("learning_rate"), "weight_decay": training.get("weight_decay"),
+                            "dropout": event.config.get("model", {}).get("dropout"), "clf_weight": training.get("clf_weight")}
+            if event.resumed_from:
+                self.markers.append(Marker(float(event.start_epoch), "resume", "resumed"))
+            what = f"resumed from {event.resumed_from}" if event.resumed_from else "started"
+            self._say(event, "info", f"run {event.run_id} {what} on {event.device}")
+            for notice in event.data.get("notices", []):
+                self._say(event, "warning", notice)
+        elif isinstance(event, EpochEvent):
+            self.epochs[event.epoch] = {k: v for k, v in event.to_dict().items() if k != "type"}
+            self.hparams.update(lr=event.lr, weight_decay=event.weight_decay, dropout=event.dropout, clf_weight=event.clf_weight)
+        elif isinstance(event, HyperparamChanged):
+            self.changes.append(event)
+            self.hparams[event.name] = event.new
+            self.markers.append(Marker(self._position(event.epoch, event.step), "change", f"{event.name} {event.new:g}"))
+            self._say(event, "change", f"{event.name}: {event.old:g} -> {event.new:g} ({event.source}) at epoch {event.epoch}")
+        elif isinstance(event, Paused):
+            self.state, self.pause_reason = "paused", event.reason
+            self.markers.append(Marker(self._position(event.epoch, event.step), "pause", "paused"))
+            self._say(event, "warning" if event.reason != "user" else "info", f"paused ({event.reason})")
+        elif isinstance(event, Resumed):
+            self.state, self.pause_reason = "running", ""
+            self._say(event, "info", "resumed")
+        elif isinstance(event, CheckpointSaved):
+            self.markers.append(Marker(self._position(event.epoch, event.step), "checkpoint", "saved"))
+            self._say(event, "info", f"checkpoint ({event.reason}): {event.path}")
+        elif isinstance(event, EarlyStopped):
+            self._say(event, "info", f"early stop at epoch {event.epoch}; best epoch {event.best_epoch} (val {event.best_val_loss:.4f}) restored")
+        elif isinstance(event, ErrorEvent):
+            self._say(event, "error", event.message)
+        elif isinstance(event, RunEnded):
+            self.state, self.ended = "ended", event
+            self._say(event, "info", f"run ended: {event.reason}" + (f"; checkpoint {event.checkpoint}" if event.checkpoint else ""))
+
+    def _say(self, event: Event, severity: str, text: str) -> None:
+        self.log.append(LogLine(event.time, severity, text))
+
+    def upto(self, epoch: int) -> "History":
+        """The history as it stood when `epoch` had just finished (for the replay cursor)."""
+        view = History(source_format=self.source_format)
+        cut_step = self.epochs.get(epoch, {}).get("step")
+        for event in self.events:
+            if isinstance(event, EpochEvent) and event.epoch > epoch:
+                break
+            step = getattr(event, "step", None)
+            if cut_step is not None and step is not None and step > cut_step:
+                break
+            view.apply(event)
+        if cut_step is not None and self.step_index:
+            ordered = self.step_index[0] <= self.step_index[-1]
+            cut = bisect_right(self.step_index, cut_step) if ordered else len(self.step_index)
+            view.add_steps(self.step_index[:cut], self.step_loss[:cut])
+        return view

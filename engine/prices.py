@@ -1,0 +1,102 @@
+"""Daily OHLCV loading: the bundled Quandl WIKI file or a user's Yahoo-style CSV, validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import InputError
+
+BUNDLED_PRICES = Path(__file__).parent / "data" / "stocks.csv.gz"
+PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close"]
+REQUIRED_COLUMNS = ["date", "open", "high", "low", "close", "volume"]
+
+
+def _canonical(name: str) -> str:
+    """'Adj Close', 'adj_close' and 'AdjClose' all become 'adj_close'."""
+    flat = str(name).strip().lower().replace("_", " ").replace("-", " ")
+    flat = " ".join(flat.split())
+    return {"adj close": "adj_close", "adjclose": "adj_close", "adjusted close": "adj_close", "symbol": "ticker"}.get(
+        flat, flat.replace(" ", "_")
+    )
+
+
+def _parse_dates(frame: pd.DataFrame, source: str) -> pd.Series:
+    """Parse ISO, US and other common date formats, naming the first bad row."""
+    dates = pd.to_datetime(frame["date"], format="mixed", errors="coerce")
+    bad = dates.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(source, f"row {row + 2}: cannot parse date {frame['date'].iloc[row]!r}")
+    return dates
+
+
+def _check_numbers(frame: pd.DataFrame, source: str) -> None:
+    """Reject non-numeric, missing and non-positive prices with the offending row."""
+    for column in [c for c in PRICE_COLUMNS + ["volume"] if c in frame]:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(source, f"row {row + 2}: column '{column}' is not a number ({frame[column].iloc[row]!r})")
+        frame[column] = values.astype("float64")
+        floor_ok = values >= 0 if column == "volume" else values > 0
+        if not floor_ok.all():
+            row = int(np.flatnonzero(~floor_ok.to_numpy())[0])
+            kind = "negative" if column == "volume" else "not positive"
+            raise InputError(source, f"row {row + 2}: column '{column}' is {kind} ({values.iloc[row]})")
+
+
+def tidy_prices(frame: pd.DataFrame, source: str, default_ticker: str) -> tuple[pd.DataFrame, list[str]]:
+    """Validate and normalise raw OHLCV rows; returns the frame and notices about repairs."""
+    frame = frame.rename(columns=_canonical)
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(source, f"missing column(s) {', '.join(missing)}; expected Date, Open, High, Low, Close, Adj Close, Volume")
+    notices: list[str] = []
+    if "adj_close" not in frame:
+        notices.append(f"{source}: no 'Adj Close' column, using Close; splits will look like crashes")
+        frame["adj_close"] = frame["close"]
+    if "ticker" not in frame:
+        notices.append(f"{source}: no 'Ticker' column, all rows are {default_ticker}")
+        frame["ticker"] = default_ticker
+    frame["ticker"] = frame["ticker"].astype(str).str.strip()
+    frame["date"] = _parse_dates(frame, source)
+    _check_numbers(frame, source)
+    duplicated = frame.duplicated(["ticker", "date"])
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise InputError(source, f"row {row + 2}: duplicate date {frame['date'].iloc[row].date()} for {frame['ticker'].iloc[row]}")
+    unsorted = [t for t, g in frame.groupby("ticker", sort=False) if not g["date"].is_monotonic_increasing]
+    if unsorted:
+        notices.append(f"{source}: dates of {', '.join(unsorted)} were not in order; sorted them")
+    frame = frame.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
+    return frame[["ticker", "date", *PRICE_COLUMNS, "volume"]], notices
+
+
+def read_price_csv(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read a CSV (optionally gzipped) of daily prices, one or many tickers."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise InputError(str(path), "file not found") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(str(path), f"not a readable CSV ({first_line})") from None
+    if frame.empty:
+        raise InputError(str(path), "no data rows")
+    return tidy_prices(frame, str(path), default_ticker=path.name.split(".")[0].upper())
+
+
+def select_tickers(frame: pd.DataFrame, tickers: list[str], source: str) -> pd.DataFrame:
+    """Keep the requested tickers (all when the list is empty or the file holds one), naming any absent."""
+    available = sorted(frame["ticker"].unique())
+    if not tickers or len(available) == 1:
+        return frame
+    absent = [t for t in tickers if t not in available]
+    if absent:
+        raise InputError(source, f"ticker(s) {', '.join(absent)} not in data (has {', '.join(available)})")
+    return frame[frame["ticker"].isin(tickers)].reset_index(drop=True)
