@@ -216,7 +216,10 @@ class Trainer:
             self.emit(ended)
             self.log.close()
             raise
-        checkpoint = None if reason == "diverged" else self.save(reason, "last.pt" if reason != "interrupted" else "interrupt.pt")
+        # A user's stop saves only if they asked (the save control comes first); divergence has nothing worth saving.
+        checkpoint = None
+        if reason in ("completed", "early_stop", "interrupted"):
+            checkpoint = self.save(reason, "interrupt.pt" if reason == "interrupted" else "last.pt")
         ended = RunEnded(reason, self.epoch, self.step, self._best_or_none(), checkpoint)
         self.emit(ended)
         self.log.close()

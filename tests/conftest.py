@@ -1,0 +1,28 @@
+"""Shared fixtures: a tiny CPU model on small synthetic data, runs written under tmp_path."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.config import Config, load_config
+
+TINY = ["data.source=synthetic", "data.synthetic.days=400", "data.window=8", "data.volatility_window=5",
+        "model.hidden_size=8", "model.num_layers=2", "training.batch_size=64", "training.epochs=3",
+        "step_event_interval_s=0"]
+
+
+def tiny_config(tmp_path, *overrides: str) -> Config:
+    """A config that trains in a fraction of a second."""
+    return load_config(None, [*TINY, f"log_dir={tmp_path / 'logs'}", *overrides])
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """Factory for tiny configs bound to this test's directory."""
+    return lambda *overrides: tiny_config(tmp_path, *overrides)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_cwd(tmp_path, monkeypatch):
+    """Tests never read the user's config.yaml or write to the repo's logs/."""
+    monkeypatch.chdir(tmp_path)

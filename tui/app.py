@@ -1,0 +1,118 @@
+"""The dashboard layout and the event intake shared by live training, replay and follow."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer
+
+from engine.health import Finding, evaluate
+from engine.history import History
+from tui.dialogs.help_screen import HelpScreen
+from tui.messages import EventsArrived
+from tui.widgets.event_log import EventLogPane
+from tui.widgets.hparam_panel import HparamPanel
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.loss_sparklines import LossSparklines
+from tui.widgets.run_header import RunHeader
+from tui.widgets.status_panel import StatusPanel
+
+REDRAW_INTERVAL_S = 0.25
+
+
+class DashboardApp(App):
+    """Header, loss chart and sparklines, health status, hyperparameters and the event log."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "stockpred-tui"
+    BINDINGS = [Binding("e", "toggle_ema", "EMA"), Binding("question_mark", "help", "Help"),
+                Binding("q", "quit_app", "Quit")]
+    badge: str | None = None
+    can_apply_remedy = False
+    show_clock = True
+
+    def __init__(self, history: History | None = None) -> None:
+        super().__init__()
+        self.history = history or History()
+        self.findings: list[Finding] = []
+        self.smooth = False
+        self._dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield LossChart(id="chart")
+                yield LossSparklines(id="sparklines")
+            with Vertical(id="right"):
+                with VerticalScroll(id="status-scroll"):
+                    yield StatusPanel(id="status")
+                yield HparamPanel(id="hparams")
+        yield from self.compose_extra()
+        yield EventLogPane(id="events")
+        yield Footer()
+
+    def compose_extra(self) -> ComposeResult:
+        """Extra rows a mode adds above the event log."""
+        return iter(())
+
+    def on_mount(self) -> None:
+        self.set_interval(REDRAW_INTERVAL_S, self.redraw_if_dirty)
+        self.redraw()
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        """Fold events into the history; drawing waits for the next throttled redraw."""
+        for event in message.events:
+            self.history.apply(event)
+            self.after_event(event)
+        self._dirty = True
+
+    def after_event(self, event) -> None:
+        """Hook for modes that react to particular events."""
+
+    def view(self) -> History:
+        """The history to draw (replay narrows it to the cursor)."""
+        return self.history
+
+    def redraw_if_dirty(self) -> None:
+        """Redraw at most a few times a second, and only when something changed."""
+        if self._dirty:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Recompute findings and update every widget."""
+        self._dirty = False
+        history = self.view()
+        self.findings = evaluate(history) if history.epochs or history.run else []
+        with self.batch_update():
+            self.query_one(RunHeader).show(history, self.badge)
+            self.query_one(LossChart).show(history, self.smooth)
+            self.query_one(LossSparklines).show(history)
+            self.query_one(StatusPanel).show(self.findings, self.can_apply_remedy)
+            self.query_one(HparamPanel).show(history)
+            self.query_one(EventLogPane).show(history, self.show_clock)
+
+    def action_toggle_ema(self) -> None:
+        """Smooth the chart with TensorBoard's debiased EMA, or not."""
+        self.smooth = not self.smooth
+        self._dirty = True
+        self.notify(f"EMA smoothing {'on' if self.smooth else 'off'}", timeout=2)
+
+    def action_help(self) -> None:
+        """Show every key of this mode."""
+        lines = [f"{b.key.replace('_', ' '):28} {b.description}" for b in self._bindings_for_help()]
+        self.push_screen(HelpScreen(lines))
+
+    def _bindings_for_help(self) -> list[Binding]:
+        seen, result = set(), []
+        for cls in type(self).__mro__:
+            for binding in getattr(cls, "BINDINGS", []) if cls is not App else []:
+                if isinstance(binding, Binding) and binding.action not in seen:
+                    seen.add(binding.action)
+                    result.append(binding)
+        return result
+
+    def action_quit_app(self) -> None:
+        """Quit (modes with a live engine ask first)."""
+        self.exit()

@@ -1,0 +1,132 @@
+"""Replay and follow: the same dashboard over a saved (or growing) log, with a time cursor."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+
+from engine.errors import InputError
+from engine.follow import LogFollower
+from engine.history import History
+from tui.app import DashboardApp
+from tui.dialogs.value_dialog import ValueDialog
+from tui.widgets.replay_bar import ReplayBar
+
+SPEEDS = [0.5, 1, 2, 5, 10, 25, 50, 100]
+FOLLOW_POLL_S = 0.5
+
+
+class ReplayDashboard(DashboardApp):
+    """Read-only dashboard; findings are recomputed from the data up to the cursor."""
+
+    BINDINGS = [
+        Binding("space", "toggle_play", "Play/Stop"),
+        Binding("right", "step(1)", "+1 epoch"),
+        Binding("left", "step(-1)", "-1 epoch"),
+        Binding("home", "jump('start')", "Start"),
+        Binding("end", "jump('end')", "End"),
+        Binding("equals_sign,plus", "speed(1)", "Faster"),
+        Binding("minus", "speed(-1)", "Slower"),
+        Binding("g", "goto", "Go to…"),
+    ]
+    badge = "replay"
+
+    def __init__(self, history: History, notices: list[str] | None = None, follower: LogFollower | None = None) -> None:
+        super().__init__(history)
+        self.follower = follower
+        self.notices = notices or []
+        self.cursor = self.last_epoch
+        self.playing = False
+        self.speed_index = 2
+        self._timer = None
+        if follower is not None:
+            self.badge = "follow"
+
+    @property
+    def last_epoch(self) -> int:
+        """Highest epoch in the log."""
+        return max(self.history.epochs, default=0)
+
+    def compose_extra(self) -> ComposeResult:
+        yield ReplayBar(id="replay-bar")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        for notice in self.notices:
+            self.notify(notice, severity="warning", timeout=10)
+        if self.follower is not None:
+            self.set_interval(FOLLOW_POLL_S, self.poll_follower)
+
+    def poll_follower(self) -> None:
+        """Read what the writer appended; stay at the end if the cursor was there."""
+        at_end = self.cursor >= self.last_epoch
+        seen = len(self.follower.notices)
+        if self.follower.poll():
+            if at_end:
+                self.cursor = self.last_epoch
+            self._dirty = True
+        for notice in self.follower.notices[seen:]:
+            self.notify(notice, severity="warning", timeout=10)
+
+    def view(self) -> History:
+        return self.history if self.cursor >= self.last_epoch else self.history.upto(self.cursor)
+
+    def redraw(self) -> None:
+        super().redraw()
+        self.query_one(ReplayBar).show(self.cursor, self.last_epoch, self.playing, SPEEDS[self.speed_index], self.follower is not None)
+
+    def move_to(self, epoch: int) -> None:
+        """Put the cursor on an epoch (clamped) and redraw."""
+        self.cursor = max(min(self.history.epochs, default=0), min(epoch, self.last_epoch))
+        self._dirty = True
+
+    def action_step(self, delta: int) -> None:
+        """One epoch forward or back."""
+        self.move_to(self.cursor + delta)
+
+    def action_jump(self, where: str) -> None:
+        """To the first or the last epoch."""
+        self.move_to(0 if where == "start" else self.last_epoch)
+
+    def action_toggle_play(self) -> None:
+        """Play the run forward at the current speed, or stop."""
+        self.playing = not self.playing
+        if self.playing and self.cursor >= self.last_epoch:
+            self.move_to(0)
+        self._restart_timer()
+        self._dirty = True
+
+    def _restart_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.playing:
+            self._timer = self.set_interval(1 / SPEEDS[self.speed_index], self._tick)
+
+    def _tick(self) -> None:
+        if self.cursor >= self.last_epoch:
+            self.playing = False
+            self._restart_timer()
+        else:
+            self.move_to(self.cursor + 1)
+
+    def action_speed(self, direction: int) -> None:
+        """Faster or slower playback."""
+        self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + direction))
+        self._restart_timer()
+        self._dirty = True
+
+    def action_goto(self) -> None:
+        """Type an epoch number."""
+
+        def check(text: str) -> int:
+            try:
+                epoch = int(text.strip())
+            except ValueError:
+                raise InputError("epoch", f"{text.strip()!r} is not a whole number") from None
+            if not 0 <= epoch <= self.last_epoch:
+                raise InputError("epoch", f"must be between 0 and {self.last_epoch}")
+            return epoch
+
+        self.push_screen(ValueDialog(f"Go to epoch (0–{self.last_epoch})", str(self.cursor), check),
+                         lambda epoch: epoch is not None and self.move_to(int(epoch)))

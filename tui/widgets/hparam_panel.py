@@ -1,0 +1,29 @@
+"""Current hyperparameters and the history of changes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from engine.history import History
+
+
+class HparamPanel(Static):
+    """lr, weight decay, dropout, clf_weight, optimizer, batch size, and what changed when."""
+
+    DEFAULT_CSS = "HparamPanel { height: auto; }"
+
+    def show(self, history: History) -> None:
+        """Redraw from the history."""
+        hp = history.hparams
+        training = history.config.get("training", {})
+        text = Text()
+
+        def fmt(value) -> str:
+            return "-" if value is None else f"{value:g}"
+
+        text.append(f"lr {fmt(hp.get('lr'))}  wd {fmt(hp.get('weight_decay'))}  dropout {fmt(hp.get('dropout'))}\n", style="bold")
+        text.append(f"clf_weight {fmt(hp.get('clf_weight'))}  {training.get('optimizer', '-')}  batch {training.get('batch_size', '-')}\n")
+        for change in history.changes[-3:]:
+            text.append(f"  e{change.epoch} {change.name} {change.old:g}→{change.new:g} ({change.source})\n", style="dim")
+        self.update(text)

@@ -1,0 +1,45 @@
+"""Three labelled sparklines: train and val loss per epoch, and sampled step loss."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Sparkline
+
+from engine.history import History
+from tui.downsample import minmax_downsample
+
+
+def _latest(values) -> str:
+    return f"{values[-1]:.4f}" if len(values) else "-"
+
+
+class LossSparklines(Vertical):
+    """Compact live curves using Textual's Sparkline."""
+
+    DEFAULT_CSS = """
+    LossSparklines { height: 3; }
+    LossSparklines Horizontal { height: 1; }
+    LossSparklines Label { width: 18; }
+    LossSparklines Sparkline { width: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        for key in ("train", "val", "step"):
+            with Horizontal():
+                yield Label(key, id=f"{key}-label")
+                yield Sparkline([], id=f"{key}-spark", summary_function=max)
+
+    def show(self, history: History) -> None:
+        """Update all three from the history, downsampled to the available width."""
+        width = max(8, self.size.width - 18)
+        rows = history.rows()
+        series = {
+            "train": [r["train_loss"] for r in rows if r.get("train_loss") is not None],
+            "val": [r["val_loss"] for r in rows if r.get("val_loss") is not None],
+            "step": list(history.step_loss[-20 * width:]),
+        }
+        for key, values in series.items():
+            _, y = minmax_downsample(range(len(values)), values, width // 2)
+            self.query_one(f"#{key}-spark", Sparkline).data = y.tolist()
+            self.query_one(f"#{key}-label", Label).update(f"{key:5} {_latest(values)}")

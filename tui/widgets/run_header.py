@@ -1,0 +1,53 @@
+"""Top line: run id, device, data, epoch/total, ETA, samples/s and a state badge (PAUSED stands out)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from engine.history import History
+
+BADGES = {"running": ("RUNNING", "bold black on green"), "paused": ("PAUSED", "bold white on red"),
+          "ended": ("FINISHED", "bold black on cyan"), "waiting": ("STARTING", "bold black on yellow"),
+          "replay": ("REPLAY", "bold black on magenta"), "follow": ("FOLLOW", "bold black on magenta")}
+
+
+def eta_text(history: History) -> str:
+    """Remaining epochs times the recent seconds per epoch."""
+    rows = history.rows()
+    if not rows or history.state == "ended":
+        return "-"
+    recent = [r["seconds"] for r in rows[-5:] if r.get("seconds")]
+    if not recent:
+        return "-"
+    seconds = (rows[-1]["epochs"] - rows[-1]["epoch"]) * sum(recent) / len(recent)
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+class RunHeader(Static):
+    """One-line run summary."""
+
+    DEFAULT_CSS = "RunHeader { height: 1; background: $panel; }"
+
+    def show(self, history: History, mode_badge: str | None = None) -> None:
+        """Redraw from the history."""
+        run = history.run
+        rows = history.rows()
+        state = mode_badge or history.state
+        label, style = BADGES.get(state, (state.upper(), "bold"))
+        text = Text()
+        text.append(f" {label} ", style=style)
+        if history.state == "paused" and history.pause_reason not in ("", "user"):
+            text.append(f" ({history.pause_reason})", style="bold red")
+        if run is not None:
+            text.append(f" {run.run_id} ", style="bold")
+            text.append(f"{run.device} · {run.data.get('source', '?')}")
+        if rows:
+            last = rows[-1]
+            text.append(f" · epoch {last['epoch']}/{last['epochs']}")
+            if last.get("samples_per_s"):
+                text.append(f" · {last['samples_per_s']:,.0f} samples/s")
+        text.append(f" · ETA {eta_text(history)}")
+        self.update(text)

@@ -1,0 +1,41 @@
+"""Health findings, coloured by severity, with evidence and the key that applies the remedy."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from engine.health import Finding
+
+STYLES = {"critical": "bold white on red", "warning": "bold black on yellow", "info": "bold black on cyan",
+          "ok": "bold black on green", "n/a": "dim"}
+
+
+class StatusPanel(Static):
+    """The health module's verdicts on the run so far."""
+
+    DEFAULT_CSS = "StatusPanel { height: auto; }"
+
+    def show(self, findings: list[Finding], can_apply: bool, limit: int = 6) -> None:
+        """Render the most severe findings first; `ok` ones collapse into one line."""
+        text = Text()
+        alarms = [f for f in findings if f.severity in ("critical", "warning", "info")]
+        fine = [f.rule for f in findings if f.severity == "ok"]
+        remedy_shown = False
+        for finding in alarms[:limit]:
+            text.append(f" {finding.severity.upper()} ", style=STYLES[finding.severity])
+            when = f" (from epoch {finding.first_epoch})" if finding.first_epoch else ""
+            text.append(f" {finding.rule}{when}: {finding.message}\n")
+            if finding.evidence and finding.severity != "info":
+                shown = list(finding.evidence.items())[:4]
+                text.append("   " + ", ".join(f"{k}={v}" for k, v in shown) + "\n", style="dim")
+            if finding.suggestion and finding.severity in ("critical", "warning") and not remedy_shown:
+                remedy_shown = True
+                key = "press a to" if can_apply else "replay only:"
+                text.append(f"   remedy: {key} {finding.suggestion.label}\n", style="bold")
+        if fine:
+            text.append(" OK ", style=STYLES["ok"])
+            text.append(" " + ", ".join(fine) + "\n")
+        if not findings:
+            text.append("waiting for the first epoch…", style="dim")
+        self.update(text)
