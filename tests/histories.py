@@ -1,0 +1,80 @@
+"""Deterministic event streams for rule tests and screen snapshots."""
+
+from __future__ import annotations
+
+import math
+
+from engine.config import Config
+from engine.events import EpochEvent, HyperparamChanged, Paused, RunEnded, RunStarted
+from engine.history import History
+
+BASELINES = {"train": {"reg": 1.0, "clf": 0.6931, "up_rate": 0.5, "majority_acc": 0.5, "windows": 8000},
+             "val": {"reg": 1.0, "clf": 0.6931, "up_rate": 0.52, "majority_acc": 0.48, "windows": 1600}}
+
+
+def start(config: Config | None = None, baselines: dict | None = BASELINES) -> RunStarted:
+    """A run-start event with fixed numbers."""
+    config = config or Config()
+    return RunStarted("20261125-120000-demo", config.model_dump(), {"source": "bundled Quandl WIKI", "notices": [],
+                      "target_std": 0.0254}, baselines or {}, "cpu", 210_000, time=0.0)
+
+
+def epoch(n: int, train: float, val: float, total: int = 100, update: float = 1e-3, wd: float = 0.01,
+          pred_std: float = 0.3, prob_std: float = 0.05, grad: float = 0.5, weight_norm: float = 20.0, **hp) -> EpochEvent:
+    """An epoch event with healthy statistics unless told otherwise."""
+    groups = ("lstm.l0", "lstm.l1", "reg_head", "clf_head")
+    return EpochEvent(n, total, n * 32, train, val, train * 0.7, train * 0.6, val * 0.7, val * 0.6, 0.53,
+                      hp.get("lr", 0.001), hp.get("weight_decay", 0.0001), hp.get("dropout", 0.3), hp.get("clf_weight", 0.5),
+                      grad, {g: update for g in groups}, {g: wd for g in groups}, weight_norm, pred_std, prob_std,
+                      2500.0, 3.2, time=0.0)
+
+
+def history_of(events) -> History:
+    """Fold events into a History."""
+    history = History()
+    for event in events:
+        history.apply(event)
+    return history
+
+
+def healthy_run(epochs: int = 30) -> list:
+    """Train and val falling together, ~0.015 per 5 epochs."""
+    return [start()] + [epoch(n, 1.30 - 0.003 * n, 1.305 - 0.003 * n) for n in range(1, epochs + 1)]
+
+
+def noisy_fine_run(epochs: int = 30) -> list:
+    """A descent with small epoch-to-epoch noise on validation."""
+    return [start()] + [epoch(n, 1.30 - 0.004 * n, 1.305 - 0.004 * n + 0.004 * math.sin(n * 2.1)) for n in range(1, epochs + 1)]
+
+
+def overfitting_run() -> list:
+    """The note's numbers: train 0.296, val 0.378 at the end."""
+    events = [start()]
+    for n in range(1, 21):
+        train = 0.42 - 0.0062 * n
+        val = 0.43 - 0.0026 * n
+        events.append(epoch(n, train, val))
+    return events
+
+
+def exploding_paused_run() -> list:
+    """Loss blows up at epoch 6 and the engine pauses itself."""
+    events = healthy_run(5)
+    events.append(epoch(6, float("nan"), float("inf"), lr=0.05))
+    events.append(Paused(5, 190, "non-finite loss", time=0.0))
+    return events
+
+
+def paused_run() -> list:
+    """A user pause after a change of learning rate."""
+    events = healthy_run(12)
+    events.append(HyperparamChanged("lr", 0.001, 0.00125, 12, 384, "user", time=0.0))
+    events.append(Paused(12, 390, "user", time=0.0))
+    return events
+
+
+def finished_run() -> list:
+    """A run that reached its last epoch."""
+    events = [start()] + [epoch(n, 1.30 - 0.003 * n, 1.305 - 0.003 * n, total=20) for n in range(1, 21)]
+    events.append(RunEnded("completed", 20, 640, 1.245, "logs/x/checkpoints/last.pt", time=0.0))
+    return events
