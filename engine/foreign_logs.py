@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -16,7 +17,7 @@ KERAS_COLUMNS = {"train_loss": ["loss"], "val_loss": ["val_loss"], "val_acc": ["
                  "lr": ["lr", "learning_rate"]}
 LIGHTNING_COLUMNS = {"train_loss": ["train_loss_epoch", "train_loss", "loss"], "val_loss": ["val_loss_epoch", "val_loss"],
                      "val_acc": ["val_acc", "val_accuracy"], "lr": ["lr", "learning_rate", "lr-Adam", "lr-AdamW"]}
-EPOCH_FIELDS = [f for f in EpochEvent.__dataclass_fields__ if f not in ("time",)]
+EPOCH_FIELDS = [f.name for f in dataclasses.fields(EpochEvent) if f.name != "time"]
 
 
 def _number(value) -> float | None:

@@ -8,7 +8,7 @@ from textual.worker import Worker, WorkerState
 
 from engine.controls import KNOB_LABELS, ControlChannel, validate_knob
 from engine.errors import InputError
-from engine.events import CheckpointSaved, ErrorEvent, HyperparamChanged, RunEnded
+from engine.events import CheckpointSaved, ErrorEvent, RunEnded
 from engine.health import top_suggestion
 from engine.history import History
 from engine.trainer import Trainer
@@ -51,6 +51,11 @@ class LiveDashboard(DashboardApp):
             self.trainer.sinks.append(UiBridge(self, self.trainer.config.step_event_interval_s))
             self.train()
 
+    def on_unmount(self) -> None:
+        """Leaving the app for any reason ends the run cleanly, so its log closes with a run-end event."""
+        if self.controls is not None and self.history.state != "ended":
+            self.controls.stop()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training")
     def train(self) -> None:
         """Run the trainer to its end in this worker thread."""
@@ -65,9 +70,7 @@ class LiveDashboard(DashboardApp):
                 self.exit()
 
     def after_event(self, event) -> None:
-        if isinstance(event, HyperparamChanged):
-            self.requested[event.name] = event.new
-        elif isinstance(event, CheckpointSaved) and event.reason == "manual":
+        if isinstance(event, CheckpointSaved) and event.reason == "manual":
             self.notify(f"checkpoint saved: {event.path}", timeout=6)
         elif isinstance(event, ErrorEvent):
             self.notify(event.message, severity="error", timeout=15)

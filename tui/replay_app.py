@@ -21,10 +21,10 @@ class ReplayDashboard(DashboardApp):
 
     BINDINGS = [
         Binding("space", "toggle_play", "Play/Stop"),
-        Binding("right", "step(1)", "+1 epoch"),
-        Binding("left", "step(-1)", "-1 epoch"),
-        Binding("home", "jump('start')", "Start"),
-        Binding("end", "jump('end')", "End"),
+        Binding("right", "step(1)", "+1 epoch", priority=True),
+        Binding("left", "step(-1)", "-1 epoch", priority=True),
+        Binding("home", "jump('start')", "Start", priority=True),
+        Binding("end", "jump('end')", "End", priority=True),
         Binding("equals_sign,plus", "speed(1)", "Faster"),
         Binding("minus", "speed(-1)", "Slower"),
         Binding("g", "goto", "Go to…"),

@@ -1,0 +1,176 @@
+"""Pilot tests: real keys against a running tiny training; checks the engine's state and the log."""
+
+import json
+
+import pytest
+
+from engine.checkpoint import load_checkpoint
+from engine.session import RunOptions
+from engine.health import top_suggestion
+from tests.conftest import TINY
+from tui.dialogs.value_dialog import ValueDialog
+from tui.launch import live_app
+
+SIZE = (100, 30)
+
+
+async def wait_until(pilot, predicate, tries=600):
+    """Let the app and the worker run until predicate() holds (bounded; no timing assertions)."""
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition never held")
+
+
+def app_for(tmp_path, *overrides):
+    return live_app(RunOptions(overrides=[*TINY, "training.epochs=100000",
+                                         "training.early_stopping.enabled=false", f"log_dir={tmp_path / 'logs'}", *overrides]))
+
+
+def logged(app):
+    return [json.loads(line) for line in (app.trainer.run_dir / "events.jsonl").read_text().splitlines()]
+
+
+async def pause(app, pilot):
+    await pilot.press("space")
+    await wait_until(pilot, lambda: app.history.state == "paused")
+    assert app.trainer.paused
+
+
+async def quit_without_saving(app, pilot):
+    await pilot.press("q")
+    await pilot.press("n")
+    await wait_until(pilot, lambda: app.history.state == "ended")
+
+
+async def test_pause_and_resume(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.epochs)
+        await pause(app, pilot)
+        step = app.trainer.step
+        await pilot.pause(0.3)
+        assert app.trainer.step == step  # no steps while paused
+        assert "PAUSED" in str(app.query_one("#header").render())
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.trainer.step > step)
+        assert app.history.state == "running"
+        await quit_without_saving(app, pilot)
+    kinds = [e["type"] for e in logged(app)]
+    assert kinds.index("paused") < kinds.index("resumed") and kinds[-1] == "run_end"
+
+
+async def test_lr_keys_and_exact_value_while_paused_apply_on_resume(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.run)
+        await pause(app, pilot)
+        await pilot.press("equals_sign")
+        await wait_until(pilot, lambda: app.trainer.hparams["lr"] == pytest.approx(0.00125))
+        await pilot.press("minus", "minus")
+        await wait_until(pilot, lambda: app.trainer.hparams["lr"] == pytest.approx(0.0008))
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, ValueDialog))
+        await pilot.press("ctrl+a", "ctrl+k", *"0.0042", "enter")
+        await wait_until(pilot, lambda: app.trainer.hparams["lr"] == 0.0042)
+        assert app.trainer.optimizer.param_groups[0]["lr"] == 0.0042
+        await quit_without_saving(app, pilot)
+    changes = [(e["name"], e["new"]) for e in logged(app) if e["type"] == "hparam"]
+    assert changes == [("lr", 0.00125), ("lr", 0.001), ("lr", 0.0008), ("lr", 0.0042)]
+
+
+async def test_dropout_and_weight_decay_keys(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.run)
+        await pilot.press("right_square_bracket")
+        await wait_until(pilot, lambda: app.trainer.model.dropout.p == 0.35)
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await wait_until(pilot, lambda: app.trainer.model.dropout.p == 0.25)
+        await pilot.press("d")
+        await pilot.press("ctrl+a", "ctrl+k", *"0.1", "enter")
+        await wait_until(pilot, lambda: app.trainer.model.lstm.dropout == 0.1)
+        await pilot.press("w")
+        await pilot.press("ctrl+a", "ctrl+k", *"0.0002", "enter")
+        await wait_until(pilot, lambda: app.trainer.optimizer.param_groups[0]["weight_decay"] == 0.0002)
+        await quit_without_saving(app, pilot)
+    assert [e["new"] for e in logged(app) if e["type"] == "hparam"] == [0.35, 0.3, 0.25, 0.1, 0.0002]
+
+
+BAD_VALUES = [("abc", "'abc' is not a number"), ("", "enter a number"), ("-1", "must be above 0"),
+              ("nan", "finite"), ("1e9", "must be at most 1")]
+
+
+async def test_invalid_dialog_input_is_rejected_inline_and_changes_nothing(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.run)
+        await pause(app, pilot)
+        await pilot.press("l")
+        for typed, message in BAD_VALUES:
+            await pilot.press("ctrl+a", "ctrl+k", *typed, "enter")
+            dialog = app.screen
+            assert isinstance(dialog, ValueDialog) and message in str(dialog.query_one("#error").render())
+        await pilot.press("escape")
+        assert app.trainer.hparams["lr"] == 0.001
+        await quit_without_saving(app, pilot)
+    assert not [e for e in logged(app) if e["type"] == "hparam"]
+
+
+async def test_dropout_of_one_is_rejected(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.run)
+        await pilot.press("d", "ctrl+a", "ctrl+k", "1", "enter")
+        assert "must be below 1" in str(app.screen.query_one("#error").render())
+        await pilot.press("escape")
+        await quit_without_saving(app, pilot)
+    assert app.trainer.model.dropout.p == 0.3
+
+
+async def test_apply_remedy_key_applies_the_status_panels_suggestion(tmp_path):
+    app = app_for(tmp_path, "training.learning_rate=0.0005", "training.weight_decay=0.001", "model.dropout=0.4")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.run)
+        await pause(app, pilot)
+        await wait_until(pilot, lambda: top_suggestion(app.findings))  # the throttled redraw computes findings
+        finding, suggestion = top_suggestion(app.findings)
+        assert f"press a to {suggestion.label}" in str(app.query_one("#status").render())
+        await pilot.press("a")
+        await wait_until(pilot, lambda: app.trainer.hparams[suggestion.name] == suggestion.value)
+        await quit_without_saving(app, pilot)
+    change = next(e for e in logged(app) if e["type"] == "hparam")
+    assert (change["name"], change["new"], change["source"]) == (suggestion.name, suggestion.value, "remedy")
+    assert any(f.rule == "over_regularised" for f in app.findings if f.severity == "warning")
+
+
+async def test_save_key_writes_a_loadable_checkpoint(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.epochs)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: any(e["type"] == "checkpoint" for e in logged(app)))
+        await quit_without_saving(app, pilot)
+    path = next(e["path"] for e in logged(app) if e["type"] == "checkpoint")
+    assert load_checkpoint(path)["epoch"] >= 1
+
+
+async def test_quit_with_saving_writes_a_checkpoint_and_run_end(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.epochs)
+        await pilot.press("q", "y")
+        await wait_until(pilot, lambda: app.history.state == "ended")
+    events = logged(app)
+    assert [e["type"] for e in events][-2:] == ["checkpoint", "run_end"] and events[-1]["reason"] == "stopped"
+    assert load_checkpoint(events[-2]["path"])["step"] == events[-1]["step"]
+
+
+async def test_quit_without_saving_leaves_no_checkpoint(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.epochs)
+        await quit_without_saving(app, pilot)
+    assert not list((app.trainer.run_dir / "checkpoints").iterdir())
+    assert logged(app)[-1]["type"] == "run_end"

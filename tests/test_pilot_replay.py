@@ -1,0 +1,44 @@
+"""Pilot tests driving the replay keys against a recorded log; findings recomputed at the cursor."""
+
+from tests.histories import overfitting_run
+from tests.test_logs import write_log
+from tui.launch import replay_app
+
+
+async def test_replay_cursor_keys_and_a_finding_that_fires_mid_run(tmp_path):
+    # The gap crosses 0.02 at epoch 3 of the note-like overfitting run.
+    app = replay_app(str(write_log(tmp_path / "events.jsonl", overfitting_run())))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.cursor == 20
+        await pilot.press("home")
+        await pilot.pause(0.3)
+        assert app.cursor == 1 and "overfitting" not in _alarms(app)
+        await pilot.press("right")
+        await pilot.pause(0.3)
+        assert app.cursor == 2 and "overfitting" not in _alarms(app)
+        await pilot.press("right")
+        await pilot.pause(0.3)
+        assert app.cursor == 3 and "overfitting" in _alarms(app)
+        assert next(f for f in app.findings if f.rule == "overfitting").first_epoch == 3
+        assert "epoch 3/20" in str(app.query_one("#replay-bar").render())
+        await pilot.press("left")
+        await pilot.pause(0.3)
+        assert "overfitting" not in _alarms(app)
+        await pilot.press("g", "ctrl+a", "ctrl+k", "1", "2", "enter")
+        await pilot.pause(0.3)
+        assert app.cursor == 12 and app.findings and app.view().rows()[-1]["epoch"] == 12
+        await pilot.press("end")
+        await pilot.pause(0.3)
+        assert app.cursor == 20
+        await pilot.press("plus")
+        assert app.speed_index == 3
+        await pilot.press("space")
+        assert app.playing and app.cursor == 1  # play from the end restarts at the start
+        await pilot.press("space")
+        assert not app.playing
+        await pilot.press("s")  # no live engine: control keys are not bound in replay
+        assert not hasattr(app, "controls")
+
+
+def _alarms(app):
+    return {f.rule for f in app.findings if f.severity in ("critical", "warning")}

@@ -1,0 +1,32 @@
+"""Snapshots of the main screen in its key states, fed by deterministic event streams."""
+
+import pytest
+
+from tests import histories
+from tests.test_logs import write_log
+from tui.launch import replay_app
+from tui.live_app import LiveDashboard
+
+STATES = {
+    "healthy": histories.healthy_run,
+    "paused": histories.paused_run,
+    "overfitting": histories.overfitting_run,
+    "exploding_paused": histories.exploding_paused_run,
+    "finished": histories.finished_run,
+}
+
+
+@pytest.mark.parametrize("state", sorted(STATES))
+def test_main_screen(snap_compare, state):
+    app = LiveDashboard(None, None, histories.history_of(STATES[state]()))
+    assert snap_compare(app, terminal_size=(100, 30))
+
+
+def test_main_screen_at_80x24(snap_compare):
+    app = LiveDashboard(None, None, histories.history_of(histories.paused_run()))
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_replay_screen_mid_run(snap_compare, tmp_path):
+    app = replay_app(str(write_log(tmp_path / "events.jsonl", histories.overfitting_run())))
+    assert snap_compare(app, terminal_size=(100, 30), press=["home", "right", "right"])
