@@ -78,7 +78,7 @@ class ReplayDashboard(DashboardApp):
     def move_to(self, epoch: int) -> None:
         """Put the cursor on an epoch (clamped) and redraw."""
         self.cursor = max(min(self.history.epochs, default=0), min(epoch, self.last_epoch))
-        self._dirty = True
+        self.redraw()  # a key press is answered at once; only streamed events wait for the throttled redraw
 
     def action_step(self, delta: int) -> None:
         """One epoch forward or back."""
