@@ -123,11 +123,8 @@ def _split_rows(rows: int, config: Config, ticker: str, source: str) -> list[tup
     bounds = [(0, n_train), (n_train, n_train + n_val), (n_train + n_val, rows)]
     for name, (start, stop) in zip(SPLITS, bounds):
         if (stop - start) < config.data.window and not (name == "test" and config.data.test_fraction == 0):
-            need = math.ceil((config.data.window + config.data.volatility_window + 2) / min(
-                f for f in (1 - config.data.val_fraction - config.data.test_fraction, config.data.val_fraction,
-                            config.data.test_fraction) if f > 0))
             raise InputError(source, f"{ticker}: too few rows for one {config.data.window}-day window in the {name} split "
-                             f"({stop - start} rows; need about {need} days in all)")
+                             f"({stop - start} rows of {rows}); give more history or a shorter data.window")
     return bounds
 
 

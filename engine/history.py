@@ -58,14 +58,15 @@ class History:
         """Constant-prediction loss parts per split, if recorded."""
         return self.run.baselines if self.run else {}
 
-    def baseline_loss(self, split: str = "val") -> float | None:
-        """Constant-prediction total loss of a split with the current task weights."""
+    def baseline_loss(self, split: str = "val", clf_weight: float | None = None) -> float | None:
+        """Constant-prediction total loss of a split, weighted with `clf_weight` (default: the current one)."""
         parts = self.baselines.get(split)
         if not parts:
             return None
-        reg_weight = self.config.get("training", {}).get("reg_weight", 1.0)
-        clf_weight = self.hparams.get("clf_weight", self.config.get("training", {}).get("clf_weight", 0.5))
-        return reg_weight * parts["reg"] + clf_weight * parts["clf"]
+        training = self.config.get("training", {})
+        if clf_weight is None:
+            clf_weight = self.hparams.get("clf_weight") or training.get("clf_weight", 0.5)
+        return training.get("reg_weight", 1.0) * parts["reg"] + clf_weight * parts["clf"]
 
     def rows(self) -> list[dict]:
         """Epoch rows in epoch order."""

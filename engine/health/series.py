@@ -15,14 +15,7 @@ def finite(value) -> bool:
 
 def row_baseline(history: History, row: dict, split: str) -> float | None:
     """Constant-prediction loss of a split, weighted as that epoch's loss was."""
-    parts = history.baselines.get(split)
-    if not parts:
-        return None
-    reg_weight = history.config.get("training", {}).get("reg_weight", 1.0)
-    clf_weight = row.get("clf_weight")
-    if clf_weight is None:
-        clf_weight = history.config.get("training", {}).get("clf_weight", 0.5)
-    return reg_weight * parts["reg"] + clf_weight * parts["clf"]
+    return history.baseline_loss(split, row.get("clf_weight"))
 
 
 def median_of(mapping) -> float | None:
