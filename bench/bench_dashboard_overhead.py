@@ -1,6 +1,7 @@
 """Headless vs the live dashboard (Textual headless driver), same config, side by side; prints the ratio."""
 
 import asyncio
+import statistics
 import sys
 import tempfile
 
@@ -8,6 +9,7 @@ from engine.session import RunOptions, build_trainer
 from tui.launch import live_app
 
 EPOCHS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 
 
 def options(logs):
@@ -33,12 +35,12 @@ async def dashboard(logs):
 def main():
     with tempfile.TemporaryDirectory() as logs:
         results = {"headless": [], "dashboard": []}
-        for _ in range(2):
+        for _ in range(ROUNDS):  # interleaved, so drift hits both
             results["headless"].append(headless(logs))
             results["dashboard"].append(asyncio.run(dashboard(logs)))
-    best = {k: max(v) for k, v in results.items()}
+    best = {k: statistics.median(v) for k, v in results.items()}
     for key, values in results.items():
-        print(f"{key:9}: {best[key]:,.0f} samples/s (rounds: {', '.join(f'{v:,.0f}' for v in values)})")
+        print(f"{key:9}: median {best[key]:,.0f} samples/s (rounds: {', '.join(f'{v:,.0f}' for v in values)})")
     print(f"dashboard / headless = {best['dashboard'] / best['headless']:.3f}")
 
 

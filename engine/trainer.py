@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import time
@@ -233,8 +234,9 @@ class Trainer:
         self._acc = torch.zeros(5, device=self.device)
         self.batch = 0
         if self.pause_on_nonfinite:
+            # state_dict() returns live references; the rollback point must be a copy.
             self._last_good = {"model": {k: v.clone() for k, v in self.model.state_dict().items()},
-                               "optimizer": self.optimizer.state_dict(), "rng": self.shuffle.get_state()}
+                               "optimizer": copy.deepcopy(self.optimizer.state_dict()), "rng": self.shuffle.get_state()}
         self.probe.reset()
 
     def _train_epoch(self) -> str | None:

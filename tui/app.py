@@ -18,7 +18,7 @@ from tui.widgets.loss_sparklines import LossSparklines
 from tui.widgets.run_header import RunHeader
 from tui.widgets.status_panel import StatusPanel
 
-REDRAW_INTERVAL_S = 0.25
+REDRAW_INTERVAL_S = 0.5
 
 
 class DashboardApp(App):
@@ -38,6 +38,7 @@ class DashboardApp(App):
         self.findings: list[Finding] = []
         self.smooth = False
         self._dirty = True
+        self._drawn: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
@@ -81,14 +82,19 @@ class DashboardApp(App):
             self.redraw()
 
     def redraw(self) -> None:
-        """Recompute findings and update every widget."""
+        """Update the header and sparklines; recompute findings and redraw the rest only when more than step samples changed."""
         self._dirty = False
         history = self.view()
-        self.findings = evaluate(history) if history.epochs or history.run else []
+        signature = (len(history.epochs), max(history.epochs, default=0), len(history.events), history.state,
+                     self.smooth, self.size)
         with self.batch_update():
             self.query_one(RunHeader).show(history, self.badge)
-            self.query_one(LossChart).show(history, self.smooth)
             self.query_one(LossSparklines).show(history)
+            if signature == self._drawn:
+                return
+            self._drawn = signature
+            self.findings = evaluate(history) if history.epochs or history.run else []
+            self.query_one(LossChart).show(history, self.smooth)
             self.query_one(StatusPanel).show(self.findings, self.can_apply_remedy)
             self.query_one(HparamPanel).show(history)
             self.query_one(EventLogPane).show(history, self.show_clock)

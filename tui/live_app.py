@@ -12,7 +12,7 @@ from engine.events import CheckpointSaved, ErrorEvent, RunEnded
 from engine.health import top_suggestion
 from engine.history import History
 from engine.trainer import Trainer
-from tui.app import DashboardApp
+from tui.app import REDRAW_INTERVAL_S, DashboardApp
 from tui.bridge import UiBridge
 from tui.dialogs.quit_dialog import QuitDialog
 from tui.dialogs.value_dialog import ValueDialog
@@ -48,7 +48,7 @@ class LiveDashboard(DashboardApp):
     def on_mount(self) -> None:
         super().on_mount()
         if self.trainer is not None:
-            self.trainer.sinks.append(UiBridge(self, self.trainer.config.step_event_interval_s))
+            self.trainer.sinks.append(UiBridge(self, max(REDRAW_INTERVAL_S, self.trainer.config.step_event_interval_s)))
             self.train()
 
     def on_unmount(self) -> None:

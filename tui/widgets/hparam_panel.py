@@ -11,7 +11,8 @@ from engine.history import History
 class HparamPanel(Static):
     """lr, weight decay, dropout, clf_weight, optimizer, batch size, and what changed when."""
 
-    DEFAULT_CSS = "HparamPanel { height: auto; }"
+    DEFAULT_CSS = "HparamPanel { height: 6; }"
+    _shown: Text | None = None
 
     def show(self, history: History) -> None:
         """Redraw from the history."""
@@ -26,4 +27,6 @@ class HparamPanel(Static):
         text.append(f"clf_weight {fmt(hp.get('clf_weight'))}  {training.get('optimizer', '-')}  batch {training.get('batch_size', '-')}\n")
         for change in history.changes[-3:]:
             text.append(f"  e{change.epoch} {change.name} {change.old:g}→{change.new:g} ({change.source})\n", style="dim")
-        self.update(text)
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)

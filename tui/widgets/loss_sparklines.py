@@ -42,4 +42,4 @@ class LossSparklines(Vertical):
         for key, values in series.items():
             _, y = minmax_downsample(range(len(values)), values, width // 2)
             self.query_one(f"#{key}-spark", Sparkline).data = y.tolist()
-            self.query_one(f"#{key}-label", Label).update(f"{key:5} {_latest(values)}")
+            self.query_one(f"#{key}-label", Label).update(f"{key:5} {_latest(values)}", layout=False)

@@ -30,6 +30,7 @@ class RunHeader(Static):
     """One-line run summary."""
 
     DEFAULT_CSS = "RunHeader { height: 1; background: $panel; }"
+    _shown: Text | None = None
 
     def show(self, history: History, mode_badge: str | None = None) -> None:
         """Redraw from the history."""
@@ -50,4 +51,6 @@ class RunHeader(Static):
             if last.get("samples_per_s"):
                 text.append(f" · {last['samples_per_s']:,.0f} samples/s")
         text.append(f" · ETA {eta_text(history)}")
-        self.update(text)
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)  # one fixed line: no need to lay the screen out again

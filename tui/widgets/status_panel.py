@@ -15,6 +15,7 @@ class StatusPanel(Static):
     """The health module's verdicts on the run so far."""
 
     DEFAULT_CSS = "StatusPanel { height: auto; }"
+    _shown: Text | None = None
 
     def show(self, findings: list[Finding], can_apply: bool, limit: int = 6) -> None:
         """Render the most severe findings first; `ok` ones collapse into one line."""
@@ -38,4 +39,8 @@ class StatusPanel(Static):
             text.append(" " + ", ".join(fine) + "\n")
         if not findings:
             text.append("waiting for the first epoch…", style="dim")
-        self.update(text)
+        if text != self._shown:
+            # Each relayout costs the whole screen; only a different number of lines can change the height.
+            relayout = self._shown is None or text.plain.count("\n") != self._shown.plain.count("\n")
+            self._shown = text
+            self.update(text, layout=relayout)
