@@ -183,3 +183,33 @@ def test_ctrl_c_saves_logs_run_end_and_exits_130(tmp_path):
     last = json.loads((run_dir / "events.jsonl").read_text().splitlines()[-1])
     assert last["type"] == "run_end" and last["reason"] == "interrupted"
     assert "Traceback" not in process.stderr.read()
+
+
+def test_non_finite_loss_rolls_back_pauses_and_resumes_clean(tiny):
+    config = tiny("training.epochs=1")
+    controls = ControlChannel()
+    trainer = Trainer(config, prepare_data(config), controls=controls, pause_on_nonfinite=True)
+    forward, calls = trainer.model.forward, []
+
+    def poisoned(inputs):
+        calls.append(1)
+        prediction, logit = forward(inputs)
+        return (prediction * float("nan"), logit) if len(calls) == 3 else (prediction, logit)
+
+    trainer.model.forward = poisoned
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        if event.kind == "paused":
+            controls.set("lr", 0.0005)
+            controls.resume()
+
+    trainer.sinks.append(on_event)
+    trainer.run()
+    error = next(e for e in events if e.kind == "error")
+    assert not error.fatal and "non-finite loss" in error.message
+    assert next(e for e in events if e.kind == "paused").reason == "non-finite loss"
+    (epoch,) = epochs_of(events)
+    assert epoch.lr == 0.0005 and epoch.train_loss == epoch.train_loss  # finite: the NaN weights were rolled back
+    assert events[-1].reason == "completed"
