@@ -44,6 +44,7 @@ class History:
     state: str = "waiting"
     pause_reason: str = ""
     ended: RunEnded | None = None
+    fatal_error: str = ""
     hparams: dict[str, float] = field(default_factory=dict)
     last_step: StepEvent | None = None
     source_format: str = "stockpred"
@@ -94,7 +95,7 @@ class History:
             return
         self.events.append(event)
         if isinstance(event, RunStarted):
-            self.run, self.state, self.ended = event, "running", None
+            self.run, self.state, self.ended, self.fatal_error = event, "running", None, ""
             training = event.config.get("training", {})
             self.hparams = {"lr": training.get("learning_rate"), "weight_decay": training.get("weight_decay"),
                             "dropout": event.config.get("model", {}).get("dropout"), "clf_weight": training.get("clf_weight")}
@@ -126,6 +127,8 @@ class History:
             self._say(event, "info", f"early stop at epoch {event.epoch}; best epoch {event.best_epoch} (val {event.best_val_loss:.4f}) restored")
         elif isinstance(event, ErrorEvent):
             self._say(event, "error", event.message)
+            if event.fatal:
+                self.fatal_error = event.message
         elif isinstance(event, RunEnded):
             self.state, self.ended = "ended", event
             self._say(event, "info", f"run ended: {event.reason}" + (f"; checkpoint {event.checkpoint}" if event.checkpoint else ""))

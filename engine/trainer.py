@@ -212,7 +212,10 @@ class Trainer:
                     reason = outcome
                     break
         except Exception as error:
-            self.emit(ErrorEvent(f"{type(error).__name__}: {error}".splitlines()[0], self.epoch, self.step, fatal=True))
+            message = f"{type(error).__name__}: {error}".splitlines()[0]
+            if isinstance(error, torch.OutOfMemoryError):
+                message += f" (batch_size {self.config.training.batch_size}: lower training.batch_size or model.hidden_size)"
+            self.emit(ErrorEvent(message, self.epoch, self.step, fatal=True))
             ended = RunEnded("error", self.epoch, self.step, self._best_or_none())
             self.emit(ended)
             self.log.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from engine.config import Config
-from engine.events import EpochEvent, HyperparamChanged, Paused, RunEnded, RunStarted
+from engine.events import CheckpointSaved, EpochEvent, ErrorEvent, HyperparamChanged, Paused, RunEnded, RunStarted
 from engine.history import History
 
 BASELINES = {"train": {"reg": 1.0, "clf": 0.6931, "up_rate": 0.5, "majority_acc": 0.5, "windows": 8000},
@@ -77,4 +77,14 @@ def finished_run() -> list:
     """A run that reached its last epoch."""
     events = [start()] + [epoch(n, 1.30 - 0.003 * n, 1.305 - 0.003 * n, total=20) for n in range(1, 21)]
     events.append(RunEnded("completed", 20, 640, 1.245, "logs/x/checkpoints/last.pt", time=0.0))
+    return events
+
+
+def failed_run() -> list:
+    """A manual save at epoch 5, then CUDA runs out of memory in epoch 9."""
+    events = healthy_run(8)
+    events.insert(6, CheckpointSaved("logs/x/checkpoints/epoch0005-step0000160.pt", "manual", 5, 160, time=0.0))
+    events.append(ErrorEvent("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (batch_size 256: lower "
+                             "training.batch_size or model.hidden_size)", 8, 270, fatal=True, time=0.0))
+    events.append(RunEnded("error", 8, 270, 1.281, None, time=0.0))
     return events

@@ -1,14 +1,18 @@
 """Pilot tests: real keys against a running tiny training; checks the engine's state and the log."""
 
 import json
+import threading
 
 import pytest
+import torch
 
 from engine.checkpoint import load_checkpoint
 from engine.session import RunOptions
 from engine.health import top_suggestion
 from tests.conftest import TINY
+from tui.cli import main
 from tui.dialogs.value_dialog import ValueDialog
+from tui import launch
 from tui.launch import live_app
 
 SIZE = (100, 30)
@@ -173,3 +177,51 @@ async def test_quit_without_saving_leaves_no_checkpoint(tmp_path):
         await quit_without_saving(app, pilot)
     assert not list((app.trainer.run_dir / "checkpoints").iterdir())
     assert logged(app)[-1]["type"] == "run_end"
+
+
+async def test_training_failure_is_shown_ends_the_log_and_keeps_saved_checkpoints(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.epochs)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: any(e["type"] == "checkpoint" for e in logged(app)))
+
+        def out_of_memory(*args):
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+        app.trainer.model.forward = out_of_memory
+        await wait_until(pilot, lambda: app.history.state == "ended")
+        await wait_until(pilot, lambda: "FAILED" in str(app.query_one("#header").render()))
+        status = str(app.query_one("#status").render())
+        assert status.startswith(" FAILED  OutOfMemoryError: CUDA out of memory") and "checkpoints already saved are kept" in status
+        shown = [n.message for n in app._notifications if "OutOfMemoryError" in n.message]
+        assert len(shown) == 1 and "lower training.batch_size" in shown[0]  # once, with the remedy
+        await pilot.press("space", "s")  # the ended run takes no controls and the app stays up
+        assert app.is_running
+    events = logged(app)
+    error = next(e for e in events if e["type"] == "error")
+    assert error["fatal"] and "CUDA out of memory" in error["message"]
+    assert events[-1]["type"] == "run_end" and events[-1]["reason"] == "error"
+    saved = [e["path"] for e in events if e["type"] == "checkpoint"]
+    assert len(saved) == 1 and load_checkpoint(saved[0])["epoch"] >= 1
+
+
+def test_trainer_is_built_off_the_main_thread(tmp_path, monkeypatch):
+    """The UI thread runs no torch work: an OpenMP pool parked there slows the training worker (tui/launch.py)."""
+    builders, real = [], launch.build_trainer
+
+    def recording(*args, **kwargs):
+        builders.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(launch, "build_trainer", recording)
+    app = app_for(tmp_path)
+    assert app.trainer is not None and len(builders) == 1
+    assert builders[0] is not threading.main_thread() and not builders[0].is_alive()
+
+
+def test_dashboard_config_error_exits_2_before_the_screen_opens(tmp_path, capsys):
+    (tmp_path / "bad.yaml").write_text("model:\n  dropout: 1.5\n")
+    assert main(["--config", str(tmp_path / "bad.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "model.dropout" in err

@@ -13,6 +13,7 @@ STATES = {
     "overfitting": histories.overfitting_run,
     "exploding_paused": histories.exploding_paused_run,
     "finished": histories.finished_run,
+    "failed": histories.failed_run,
 }
 
 
@@ -30,3 +31,10 @@ def test_main_screen_at_80x24(snap_compare):
 def test_replay_screen_mid_run(snap_compare, tmp_path):
     app = replay_app(str(write_log(tmp_path / "events.jsonl", histories.overfitting_run())))
     assert snap_compare(app, terminal_size=(100, 30), press=["home", "right", "right"])
+
+
+def test_main_screen_without_colour(snap_compare, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = LiveDashboard(None, None, histories.history_of(histories.healthy_run()))
+    assert app.no_color
+    assert snap_compare(app, terminal_size=(100, 30))

@@ -95,7 +95,7 @@ class DashboardApp(App):
             self._drawn = signature
             self.findings = evaluate(history) if history.epochs or history.run else []
             self.query_one(LossChart).show(history, self.smooth)
-            self.query_one(StatusPanel).show(self.findings, self.can_apply_remedy)
+            self.query_one(StatusPanel).show(self.findings, self.can_apply_remedy, history.fatal_error)
             self.query_one(HparamPanel).show(history)
             self.query_one(EventLogPane).show(history, self.show_clock)
 

@@ -65,7 +65,8 @@ class LiveDashboard(DashboardApp):
         """Failures of the training worker are shown, never swallowed."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.notify(f"training failed: {type(error).__name__}: {error}", severity="error", timeout=30)
+            if self.history.ended is None or self.history.ended.reason != "error":  # else the engine's error event said it
+                self.notify(f"training failed: {type(error).__name__}: {error}", severity="error", timeout=30)
             if self.quitting:
                 self.exit()
 

@@ -23,13 +23,15 @@ class LossChart(PlotextPlot):
         rows = history.rows()
         buckets = max(10, self.size.width // 2 or 40)
         epochs = [r["epoch"] for r in rows]
-        for name, color in (("train_loss", "blue"), ("val_loss", "magenta")):
+        # Under NO_COLOR both lines turn the same grey, so validation gets its own glyph.
+        val_marker = "dot" if self.app.no_color else "braille"
+        for name, color, marker in (("train_loss", "blue", "braille"), ("val_loss", "magenta", val_marker)):
             values = [r.get(name) if r.get(name) is not None else float("nan") for r in rows]
             if smooth:
                 values = smoothed(values, SMOOTHING)
             x, y = minmax_downsample(epochs, values, buckets)
             if len(y):
-                plt.plot(x.tolist(), y.tolist(), label=name.replace("_loss", ""), color=color, marker="braille")
+                plt.plot(x.tolist(), y.tolist(), label=name.replace("_loss", ""), color=color, marker=marker)
         baseline = history.baseline_loss("val")
         if baseline is not None and rows:
             plt.hline(baseline, "gray")

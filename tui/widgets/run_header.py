@@ -38,6 +38,8 @@ class RunHeader(Static):
         rows = history.rows()
         state = mode_badge or history.state
         label, style = BADGES.get(state, (state.upper(), "bold"))
+        if state == "ended" and history.ended is not None and history.ended.reason == "error":
+            label, style = "FAILED", "bold white on red"
         text = Text()
         text.append(f" {label} ", style=style)
         if history.state == "paused" and history.pause_reason not in ("", "user"):

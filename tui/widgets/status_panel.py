@@ -17,9 +17,13 @@ class StatusPanel(Static):
     DEFAULT_CSS = "StatusPanel { height: auto; }"
     _shown: Text | None = None
 
-    def show(self, findings: list[Finding], can_apply: bool, limit: int = 6) -> None:
-        """Render the most severe findings first; `ok` ones collapse into one line."""
+    def show(self, findings: list[Finding], can_apply: bool, fatal_error: str = "", limit: int = 6) -> None:
+        """Render a fatal error, then the most severe findings first; `ok` ones collapse into one line."""
         text = Text()
+        if fatal_error:
+            text.append(" FAILED ", style=STYLES["critical"])
+            text.append(f" {fatal_error}\n")
+            text.append("   the run has ended; checkpoints already saved are kept\n", style="bold")
         alarms = [f for f in findings if f.severity in ("critical", "warning", "info")]
         fine = [f.rule for f in findings if f.severity == "ok"]
         remedy_shown = False
