@@ -61,6 +61,11 @@ class DashboardApp(App):
     def on_mount(self) -> None:
         self.set_interval(REDRAW_INTERVAL_S, self.redraw_if_dirty)
         self.redraw()
+        self.call_after_refresh(self.redraw)  # again once laid out: the sparklines size their buckets to their width
+
+    def on_resize(self) -> None:
+        """A new size needs new buckets for the sparklines and the chart."""
+        self._dirty = True
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         """Fold events into the history; drawing waits for the next throttled redraw."""

@@ -1,4 +1,4 @@
-"""Top line: run id, device, data, epoch/total, ETA, samples/s and a state badge (PAUSED stands out)."""
+"""Top line: a state badge (PAUSED stands out), epoch/total, ETA, samples/s, run id, device and data."""
 
 from __future__ import annotations
 
@@ -44,15 +44,17 @@ class RunHeader(Static):
         text.append(f" {label} ", style=style)
         if history.state == "paused" and history.pause_reason not in ("", "user"):
             text.append(f" ({history.pause_reason})", style="bold red")
+        # Progress first: at 80 columns the long data description is what gets cut, not the epoch or ETA.
+        if rows:
+            last = rows[-1]
+            text.append(f" epoch {last['epoch']}/{last['epochs']}", style="bold")
+            text.append(f" · ETA {eta_text(history)}")
+            if last.get("samples_per_s"):
+                text.append(f" · {last['samples_per_s']:,.0f} samples/s")
+            text.append(" ·")
         if run is not None:
             text.append(f" {run.run_id} ", style="bold")
             text.append(f"{run.device} · {run.data.get('source', '?')}")
-        if rows:
-            last = rows[-1]
-            text.append(f" · epoch {last['epoch']}/{last['epochs']}")
-            if last.get("samples_per_s"):
-                text.append(f" · {last['samples_per_s']:,.0f} samples/s")
-        text.append(f" · ETA {eta_text(history)}")
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # one fixed line: no need to lay the screen out again
