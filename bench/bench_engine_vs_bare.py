@@ -7,6 +7,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from engine.allocator import keep_freed_memory
 from engine.config import load_config
 from engine.dataset import prepare_data
 from engine.model import MultitaskLSTM
@@ -45,6 +46,7 @@ def engine_loop(config, data):
 
 
 def main():
+    keep_freed_memory()  # as the CLI does; process-wide, so both loops run with it
     with tempfile.TemporaryDirectory() as logs:
         config = load_config(None, [f"training.epochs={EPOCHS}", f"log_dir={logs}", "training.early_stopping.enabled=false"])
         data = prepare_data(config).to(resolve_device(config.device))

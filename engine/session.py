@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.allocator import keep_freed_memory
 from engine.checkpoint import load_checkpoint
 from engine.config import Config, apply_overrides, config_from_dict, read_config_file
 from engine.controls import ControlChannel
@@ -52,6 +53,7 @@ def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, con
                   pause_on_nonfinite: bool = False) -> Trainer:
     """Validate config, prepare data on the training device, and construct (or restore) the trainer."""
     config, state = resolve_config(options)
+    keep_freed_memory()
     device = resolve_device(config.device)
     scaler = Scaler(**state["scaler"]) if state is not None else None
     data = prepare_data(config, device, scaler)

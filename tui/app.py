@@ -83,7 +83,7 @@ class DashboardApp(App):
 
     def redraw_if_dirty(self) -> None:
         """Redraw at most a few times a second, and only when something changed."""
-        if self._dirty:
+        if self._dirty and self.query(RunHeader):  # a tick can land while the app tears its screen down
             self.redraw()
 
     def redraw(self) -> None:
