@@ -148,12 +148,17 @@ async def test_apply_remedy_key_applies_the_status_panels_suggestion(tmp_path):
     assert (change["name"], change["new"], change["source"]) == (suggestion.name, suggestion.value, "remedy")
 
 
+async def save_after_first_epoch(app, pilot):
+    """Press s once an epoch is done and wait for the checkpoint event in the log."""
+    await wait_until(pilot, lambda: app.history.epochs)
+    await pilot.press("s")
+    await wait_until(pilot, lambda: any(e["type"] == "checkpoint" for e in logged(app)))
+
+
 async def test_save_key_writes_a_loadable_checkpoint(tmp_path):
     app = app_for(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.history.epochs)
-        await pilot.press("s")
-        await wait_until(pilot, lambda: any(e["type"] == "checkpoint" for e in logged(app)))
+        await save_after_first_epoch(app, pilot)
         await quit_without_saving(app, pilot)
     path = next(e["path"] for e in logged(app) if e["type"] == "checkpoint")
     assert load_checkpoint(path)["epoch"] >= 1
@@ -182,9 +187,7 @@ async def test_quit_without_saving_leaves_no_checkpoint(tmp_path):
 async def test_training_failure_is_shown_ends_the_log_and_keeps_saved_checkpoints(tmp_path):
     app = app_for(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.history.epochs)
-        await pilot.press("s")
-        await wait_until(pilot, lambda: any(e["type"] == "checkpoint" for e in logged(app)))
+        await save_after_first_epoch(app, pilot)
 
         def out_of_memory(*args):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
