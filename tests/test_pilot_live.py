@@ -37,6 +37,8 @@ def logged(app):
 
 
 async def pause(app, pilot):
+    """Once the run has started, press space and wait until the engine reports the pause."""
+    await wait_until(pilot, lambda: app.history.run)
     await pilot.press("space")
     await wait_until(pilot, lambda: app.history.state == "paused")
     assert app.trainer.paused
@@ -68,7 +70,6 @@ async def test_pause_and_resume(tmp_path):
 async def test_lr_keys_and_exact_value_while_paused_apply_on_resume(tmp_path):
     app = app_for(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.history.run)
         await pause(app, pilot)
         await pilot.press("equals_sign")
         await wait_until(pilot, lambda: app.trainer.hparams["lr"] == pytest.approx(0.00125))
@@ -109,7 +110,6 @@ BAD_VALUES = [("abc", "'abc' is not a number"), ("", "enter a number"), ("-1", "
 async def test_invalid_dialog_input_is_rejected_inline_and_changes_nothing(tmp_path):
     app = app_for(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.history.run)
         await pause(app, pilot)
         await pilot.press("l")
         for typed, message in BAD_VALUES:
@@ -136,7 +136,6 @@ async def test_dropout_of_one_is_rejected(tmp_path):
 async def test_apply_remedy_key_applies_the_status_panels_suggestion(tmp_path):
     app = app_for(tmp_path, "training.learning_rate=0.0005", "training.weight_decay=0.001", "model.dropout=0.4")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.history.run)
         await pause(app, pilot)
         await wait_until(pilot, lambda: top_suggestion(app.findings))  # the throttled redraw computes findings
         finding, suggestion = top_suggestion(app.findings)
