@@ -26,3 +26,12 @@ def tiny(tmp_path):
 def _isolate_cwd(tmp_path, monkeypatch):
     """Tests never read the user's config.yaml or write to the repo's logs/."""
     monkeypatch.chdir(tmp_path)
+
+
+async def wait_until(pilot, predicate, tries=600):
+    """Let the app and the worker run until predicate() holds (bounded; no timing assertions)."""
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition never held")

@@ -9,22 +9,13 @@ import torch
 from engine.checkpoint import load_checkpoint
 from engine.session import RunOptions
 from engine.health import top_suggestion
-from tests.conftest import TINY
+from tests.conftest import TINY, wait_until
 from tui.cli import main
 from tui.dialogs.value_dialog import ValueDialog
 from tui import launch
 from tui.launch import live_app
 
 SIZE = (100, 30)
-
-
-async def wait_until(pilot, predicate, tries=600):
-    """Let the app and the worker run until predicate() holds (bounded; no timing assertions)."""
-    for _ in range(tries):
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition never held")
 
 
 def app_for(tmp_path, *overrides):

@@ -1,5 +1,6 @@
 """Pilot tests driving the replay keys against a recorded log; findings recomputed at the cursor."""
 
+from tests.conftest import wait_until
 from tests.histories import overfitting_run
 from tests.test_logs import write_log
 from tui.launch import replay_app
@@ -11,27 +12,28 @@ async def test_replay_cursor_keys_and_a_finding_that_fires_mid_run(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.cursor == 20
         await pilot.press("home")
-        await pilot.pause(0.3)
-        assert app.cursor == 1 and "overfitting" not in _alarms(app)
+        await wait_until(pilot, lambda: app.cursor == 1)
+        assert "overfitting" not in _alarms(app)
         await pilot.press("right")
-        await pilot.pause(0.3)
-        assert app.cursor == 2 and "overfitting" not in _alarms(app)
+        await wait_until(pilot, lambda: app.cursor == 2)
+        assert "overfitting" not in _alarms(app)
         await pilot.press("right")
-        await pilot.pause(0.3)
-        assert app.cursor == 3 and "overfitting" in _alarms(app)
+        await wait_until(pilot, lambda: app.cursor == 3)
+        assert "overfitting" in _alarms(app)
         assert next(f for f in app.findings if f.rule == "overfitting").first_epoch == 3
         assert "epoch 3/20" in str(app.query_one("#replay-bar").render())
         await pilot.press("left")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: app.cursor == 2)
         assert "overfitting" not in _alarms(app)
         await pilot.press("g", "ctrl+a", "ctrl+k", "1", "2", "enter")
-        await pilot.pause(0.3)
-        assert app.cursor == 12 and app.findings and app.view().rows()[-1]["epoch"] == 12
+        await wait_until(pilot, lambda: app.cursor == 12)
+        assert app.findings and app.view().rows()[-1]["epoch"] == 12
         await pilot.press("end")
-        await pilot.pause(0.3)
-        assert app.cursor == 20
+        await wait_until(pilot, lambda: app.cursor == 20)
         await pilot.press("plus")
         assert app.speed_index == 3
+        await pilot.press("minus", "minus", "minus", "minus")
+        assert app.speed_index == 0  # 0.5 epochs/s: no tick can land before the next assertion
         await pilot.press("space")
         assert app.playing and app.cursor == 1  # play from the end restarts at the start
         await pilot.press("space")
