@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from engine.allocator import keep_freed_memory
 from engine.controls import ControlChannel
 from engine.errors import InputError
 from engine.follow import LogFollower
@@ -16,6 +17,7 @@ from tui.replay_app import ReplayDashboard
 def live_app(options: RunOptions) -> LiveDashboard:
     """A dashboard around a ready trainer (config and data errors surface here, before the screen opens)."""
     controls = ControlChannel()
+    keep_freed_memory()  # here, on the main thread, before the threads below take their malloc arenas
     # Built in a thread that exits at once, so the main (UI) thread never runs torch work. OpenMP (libgomp) keeps
     # a parked worker pool for every thread that ran parallel ops; the main thread's pool next to the training
     # worker's makes more OpenMP threads than cores, and libgomp then cuts its spin-wait from 300,000 spins to 100:
