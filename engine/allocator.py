@@ -20,9 +20,9 @@ def keep_freed_memory() -> bool:
     activations in again: on a 2-core CPU that was a quarter of the CPU time, all in the kernel. Keeping freed
     memory costs about 100 MB of resident memory and gave 1.3-1.45x the samples/s (bench/bench_allocator.py).
     One arena, because a thread other than the main one gets its own arena of 64 MB heaps, and glibc unmaps an
-    emptied heap whatever the trim threshold: the dashboard's training worker page-faulted 20x more than
-    headless training and ran about 15% slower. Call it before other threads allocate, since a thread keeps the
-    arena it first got.
+    emptied heap whatever the trim threshold: the dashboard's training worker page-faulted 20x more than with one
+    arena, and the dashboard ran at 0.89 of headless speed instead of 0.97. Call it before other threads
+    allocate, since a thread keeps the arena it first got.
     """
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
