@@ -66,7 +66,9 @@ class History:
             return None
         training = self.config.get("training", {})
         if clf_weight is None:
-            clf_weight = self.hparams.get("clf_weight") or training.get("clf_weight", 0.5)
+            clf_weight = self.hparams.get("clf_weight")
+        if clf_weight is None:
+            clf_weight = training.get("clf_weight", 0.5)
         return training.get("reg_weight", 1.0) * parts["reg"] + clf_weight * parts["clf"]
 
     def rows(self) -> list[dict]:

@@ -168,3 +168,9 @@ def test_rules_needing_missing_data_are_not_evaluated():
 def test_the_top_remedy_comes_from_the_most_severe_finding():
     finding, suggestion = top_suggestion(evaluate(history_of(exploding_paused_run())))
     assert finding.rule == "exploding" and (suggestion.name, suggestion.value) == ("lr", 0.0005)
+
+
+def test_baseline_follows_a_clf_weight_changed_to_zero():
+    history = history_of([start(), epoch(1, 1.2, 1.3), HyperparamChanged("clf_weight", 0.5, 0.0, 1, 32, time=0.0)])
+    assert history.baseline_loss("val") == pytest.approx(1.0)  # regression part only; the classifier no longer counts
+    assert history.baseline_loss("val", clf_weight=0.5) == pytest.approx(1.0 + 0.5 * 0.6931)
