@@ -90,16 +90,25 @@ class TrainingConfig(_Strict):
         return self
 
 
+class CheckpointConfig(_Strict):
+    """Automatic checkpoints: a rolling last.pt, best.pt on every validation gain, numbered copies kept."""
+
+    every_epochs: int = Field(1, ge=0, description="write last.pt every N epochs; 0 turns periodic saving off")
+    keep_last: int = Field(0, ge=0, le=10_000, description="also keep this many numbered epoch checkpoints")
+
+
 class Config(_Strict):
     """The whole run configuration."""
 
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     seed: int = 42
     device: str = "auto"
     log_dir: str = "logs"
     step_event_interval_s: float = Field(0.25, ge=0.0, description="minimum seconds between live step events")
+    control_socket: bool = Field(True, description="serve events and controls on logs/<run-id>/control.sock")
 
     @field_validator("device")
     @classmethod

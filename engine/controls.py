@@ -59,25 +59,29 @@ class ControlChannel:
     def __init__(self) -> None:
         self._queue: queue.Queue[Control] = queue.Queue()
 
-    def pause(self) -> None:
+    def put(self, control: Control) -> None:
+        """Queue an already validated control (the socket server's way in)."""
+        self._queue.put_nowait(control)
+
+    def pause(self, source: str = "user") -> None:
         """Ask to pause at the next step boundary."""
-        self._queue.put(Control("pause"))
+        self.put(Control("pause", source=source))
 
-    def resume(self) -> None:
+    def resume(self, source: str = "user") -> None:
         """Ask to resume."""
-        self._queue.put(Control("resume"))
+        self.put(Control("resume", source=source))
 
-    def stop(self) -> None:
+    def stop(self, source: str = "user") -> None:
         """Ask to end the run cleanly."""
-        self._queue.put(Control("stop"))
+        self.put(Control("stop", source=source))
 
-    def interrupt(self) -> None:
-        """Ask to save a checkpoint and end the run as interrupted (Ctrl-C); safe from a signal handler."""
-        self._queue.put_nowait(Control("interrupt"))
+    def interrupt(self, source: str = "signal") -> None:
+        """Ask to save a checkpoint and end the run as interrupted (Ctrl-C, SIGTERM); safe from a signal handler."""
+        self.put(Control("interrupt", source=source))
 
-    def save(self) -> None:
+    def save(self, source: str = "user") -> None:
         """Ask for a checkpoint now."""
-        self._queue.put(Control("save"))
+        self.put(Control("save", source=source))
 
     def set(self, name: str, value: float, source: str = "user") -> None:
         """Ask to set a knob; the value is validated here, in the caller's thread."""

@@ -108,6 +108,7 @@ class Paused(Event):
     epoch: int
     step: int
     reason: str = "user"
+    source: str = "user"
 
 
 @dataclass
@@ -117,6 +118,7 @@ class Resumed(Event):
     kind: ClassVar[str] = "resumed"
     epoch: int
     step: int
+    source: str = "user"
 
 
 @dataclass
@@ -128,6 +130,7 @@ class CheckpointSaved(Event):
     reason: str
     epoch: int
     step: int
+    source: str = ""
 
 
 @dataclass
@@ -150,6 +153,18 @@ class RunEnded(Event):
     step: int
     best_val_loss: float | None = None
     checkpoint: str | None = None
+    source: str = ""
+
+
+@dataclass
+class SessionNote(Event):
+    """Something about who watches or steers the run: the terminal hung up, a client attached or detached."""
+
+    kind: ClassVar[str] = "note"
+    what: str
+    source: str
+    epoch: int = 0
+    step: int = 0
 
 
 @dataclass
