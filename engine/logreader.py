@@ -2,15 +2,98 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+import re
+import typing
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from engine.config import Config
 from engine.errors import InputError
-from engine.events import UnknownEventType, event_from_dict
+from engine.events import EVENT_TYPES, Event, RunStarted, UnknownEventType, event_from_dict
 from engine.history import History
 from engine.runlog import EVENTS_FILE
 
 STEP_PREFIX = '{"type": "step", '
+# Terminal escape sequences (CSI, OSC/DCS/APC strings, two-byte ESC x), then any C0 (but tab), DEL or C1 left over.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?")
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CLEAN_DEPTH = 50
+
+
+def clean_text(text: str) -> str:
+    """Text from a file without escape sequences or control characters, so it cannot retitle or clear a terminal."""
+    if text.isprintable():
+        return text
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def clean(value, depth: int = 0):
+    """`clean_text` applied to every string (keys too) in parsed JSON; nesting beyond 50 levels is dropped."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if depth > _CLEAN_DEPTH:
+        return None
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v, depth + 1) for v in value]
+    return value
+
+
+def _loose(model: type[BaseModel]) -> type[BaseModel]:
+    """`model` with every field optional and unknown keys allowed: the shape of a config from any version."""
+    fields = {}
+    for name, info in model.model_fields.items():
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            kind = _loose(kind)
+        fields[name] = (kind | None, None)
+    return create_model(f"Loose{model.__name__}", __config__=ConfigDict(strict=True, extra="allow"), **fields)
+
+
+class _RunData(BaseModel):
+    """What readers use of a run_start's data summary."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    source: str | None = None
+    notices: list[str] | None = None
+    target_std: float | None = None
+
+
+# Nested values the readers and rules compute with; the rest of a run_start stays free-form.
+_NESTED = {RunStarted: {"config": _loose(Config), "data": _RunData, "baselines": dict[str, dict[str, float | None]],
+                        "hparams": dict[str, float | None] | None}}
+
+
+@functools.cache
+def _line_schema(cls: type[Event]) -> type[BaseModel]:
+    """A strict pydantic model of an event's fields: no '1' for a number, no 'x' for a loss."""
+    hints = typing.get_type_hints(cls) | _NESTED.get(cls, {})
+    fields = {f.name: (hints[f.name], ... if f.default is f.default_factory is dataclasses.MISSING else None)
+              for f in dataclasses.fields(cls)}
+    return create_model(f"{cls.__name__}Line", __config__=ConfigDict(strict=True, extra="ignore"), **fields)
+
+
+def parse_event(data) -> Event:
+    """A typed event from one parsed JSON line; ValueError names the first field of the wrong type."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    data = clean(data)
+    cls = EVENT_TYPES.get(data.get("type", ""))
+    if cls is None:
+        raise UnknownEventType(str(data.get("type"))[:40])
+    try:
+        _line_schema(cls).model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])[:60]
+        message = first["msg"].split(" or instance of ")[0]
+        raise ValueError(f"field '{where}': {message[:1].lower()}{message[1:]}") from None
+    return event_from_dict(data)
 
 
 class LineParser:
@@ -41,12 +124,15 @@ class LineParser:
             if not line.strip():
                 continue
             try:
-                event = event_from_dict(json.loads(line))
+                event = parse_event(json.loads(line))
             except UnknownEventType as error:
                 self.notices.append(f"{self.source}: line {self.line_number}: unknown event type {error}, skipped")
                 continue
-            except (json.JSONDecodeError, TypeError, AttributeError):
+            except (json.JSONDecodeError, RecursionError):
                 self.notices.append(f"{self.source}: line {self.line_number}: corrupt line skipped")
+                continue
+            except (ValueError, TypeError) as error:
+                self.notices.append(f"{self.source}: line {self.line_number}: invalid line skipped ({error})")
                 continue
             if steps:
                 self.history.add_steps(steps, losses)

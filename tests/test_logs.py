@@ -95,7 +95,7 @@ def test_diagnose_cli_exit_codes(tmp_path):
 def test_export_writes_the_epoch_table_and_never_overwrites(tmp_path):
     log = write_log(tmp_path / "e.jsonl", healthy_run(4))
     out = tmp_path / "table.csv"
-    from engine.diagnose import export_csv
+    from engine.export import export_csv
 
     assert export_csv(str(log), str(out)) == 0
     table = pd.read_csv(out)
@@ -122,3 +122,152 @@ def test_follow_reads_what_another_process_appends_and_survives_a_partial_line(t
     follower.poll()
     assert sorted(follower.history.epochs) == [1, 2, 3, 4, 5, 6]
     assert "line 5: corrupt line skipped" in follower.notices[0]
+
+
+@pytest.mark.parametrize("field, value", [("train_loss", "x"), ("val_loss", None), ("epoch", "3"), ("epoch", 2.5),
+                                          ("lr", True), ("update_ratio", {"lstm.l0": "big"}), ("update_ratio", [1])])
+def test_a_field_of_the_wrong_type_makes_the_line_invalid(tmp_path, capsys, field, value):
+    events = healthy_run(4)
+    bad = events[2].to_dict() | {field: value}
+    path = write_log(tmp_path / "e.jsonl", events[:2], [json.dumps(bad)] + [e.to_json() for e in events[3:]])
+    history, notices = read_any(path)
+    assert sorted(history.epochs) == [1, 3, 4] and f"line 3: invalid line skipped (field '{field}" in notices[0]
+    assert diagnose(str(path)) == 0
+    out = capsys.readouterr().out
+    assert "[OK      ] exploding" in out and "[CRITICAL" not in out
+
+
+def test_run_start_sections_of_the_wrong_shape_are_invalid(tmp_path):
+    events = healthy_run(2)
+    start = events[0].to_dict()
+    start["config"]["training"] = "fast"
+    history, notices = read_any(write_log(tmp_path / "e.jsonl", events[1:], [json.dumps(start)]))
+    assert history.run is None and "field 'config.training'" in notices[0]
+    start["config"]["training"] = {"learning_rate": "0.1", "future_key": 1}
+    history, notices = read_any(write_log(tmp_path / "e.jsonl", events[1:], [json.dumps(start)]))
+    assert "field 'config.training.learning_rate': input should be a valid number" in notices[0]
+
+
+def test_control_characters_and_escape_sequences_never_leave_a_file(tmp_path):
+    from engine.logreader import clean_text
+
+    hostile = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\x9b2J\x00\r\nok\tend\x7f"
+    assert clean_text(hostile) == "red2Jok\tend"
+    events = healthy_run(2)
+    start = events[0].to_dict()
+    start["data"]["notices"] = [hostile]
+    start["run_id"] = hostile
+    lines = [json.dumps(start), events[1].to_json(), json.dumps({"type": hostile, "x": 1})]
+    history, notices = read_any(write_log(tmp_path / "e.jsonl", [], lines))
+    texts = [history.run.run_id, *history.run.data["notices"], *notices, *(line.text for line in history.log)]
+    assert not [t for t in texts if "\x1b" in t or "\x07" in t or "\x9b" in t or "\r" in t]
+    assert history.run.run_id == "red2Jok\tend" and "unknown event type red2J" in notices[0]
+
+
+def test_a_reopened_log_ends_the_torn_line_and_readers_skip_it(tmp_path):
+    from engine.runlog import RunLog
+
+    events = healthy_run(4)
+    run = tmp_path / "run"
+    log = RunLog(run, {"seed": 1})
+    for event in events[:2]:
+        log.write(event)
+    log.close()
+    with open(run / "events.jsonl", "a") as handle:  # a writer killed mid-line
+        handle.write(events[2].to_json()[:25])
+    log = RunLog(run, {"seed": 1})
+    for event in events[2:]:
+        log.write(event)
+    log.close()
+    lines = (run / "events.jsonl").read_text().splitlines()
+    assert len(lines) == 6 and lines[2] == events[2].to_json()[:25] and lines[3] == events[2].to_json()
+    history, notices = read_any(run)
+    assert sorted(history.epochs) == [1, 2, 3, 4] and notices == [f"{run / 'events.jsonl'}: line 3: corrupt line skipped"]
+    with pytest.raises(ValueError):  # what the README says: pandas reads whole logs only, not ones with a fragment
+        pd.read_json(run / "events.jsonl", lines=True)
+    lines.pop(2)
+    (run / "events.jsonl").write_text("\n".join(lines) + "\n")
+    assert list(pd.read_json(run / "events.jsonl", lines=True)["type"]) == ["run_start"] + ["epoch"] * 4
+
+
+def test_a_full_disk_raises_a_log_write_error_and_leaves_no_torn_line(tmp_path, monkeypatch):
+    import os
+
+    from engine import runlog
+
+    events = healthy_run(3)
+    log = runlog.RunLog(tmp_path / "run")
+    log.write(events[0])
+    real_write = os.write
+
+    def half_then_full(fd, data):
+        return real_write(fd, data[: len(data) // 2])
+
+    monkeypatch.setattr(runlog.os, "write", half_then_full)
+    with pytest.raises(runlog.LogWriteError, match="events.jsonl: cannot append to the log") as caught:
+        log.write(events[1])
+    assert isinstance(caught.value, OSError)
+    monkeypatch.setattr(runlog.os, "write", real_write)
+    log.write(events[2])
+    log.close()
+    assert (tmp_path / "run" / "events.jsonl").read_text() == events[0].to_json() + "\n" + events[2].to_json() + "\n"
+
+
+def test_run_directories_are_exclusive_private_and_drop_stale_temporaries(tmp_path, monkeypatch):
+    import os
+    import stat
+    import time as clock
+
+    from engine import runlog
+
+    ids = iter(["aaaa", "aaaa", "bbbb"])
+    monkeypatch.setattr(runlog.secrets, "token_hex", lambda _: next(ids))
+    monkeypatch.setattr(runlog.time, "strftime", lambda _: "20261125-000000")
+    os.umask(0o022)
+    first, second = runlog.new_run_dir(tmp_path / "logs"), runlog.new_run_dir(tmp_path / "logs")
+    assert (first.name, second.name) == ("20261125-000000-aaaa", "20261125-000000-bbbb")
+    stale, fresh = first / "checkpoints" / ".last.pt.x1.tmp", first / "checkpoints" / ".best.pt.x2.tmp"
+    for path in (stale, fresh, first / ".out.csv.x3.tmp"):
+        path.write_bytes(b"partial")
+    old = clock.time() - 3600
+    os.utime(stale, (old, old))
+    os.utime(first / ".out.csv.x3.tmp", (old, old))
+    log = runlog.RunLog(first, {"seed": 1})
+    log.write(healthy_run(1)[0])
+    log.close()
+    assert not stale.exists() and fresh.exists() and not (first / ".out.csv.x3.tmp").exists()
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert [mode(p) for p in (first, first / "checkpoints", first / "events.jsonl", first / "config.yaml")] == [0o700, 0o700, 0o600, 0o600]
+
+
+def test_export_never_follows_a_planted_symlink_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    import os
+
+    from engine.export import export_csv
+
+    log = write_log(tmp_path / "e.jsonl", healthy_run(3))
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    out = tmp_path / "out.csv"
+    for name in (".out.csv.tmp", ".out.csv.tmp.tmp", "out.csv.tmp"):
+        (tmp_path / name).symlink_to(victim)
+    assert export_csv(str(log), str(out)) == 0
+    assert victim.read_text() == "precious" and list(pd.read_csv(out)["epoch"]) == [1, 2, 3]
+    out.unlink()
+    out.symlink_to(victim)  # --force replaces the link itself, never writes through it
+    assert export_csv(str(log), str(out), force=True) == 0
+    assert victim.read_text() == "precious" and not out.is_symlink()
+    before = sorted(os.listdir(tmp_path))
+    for target, message in [(tmp_path, "is a directory"), (tmp_path / "no" / "t.csv", "does not exist")]:
+        with pytest.raises(InputError, match=message):
+            export_csv(str(log), str(target))
+    readonly = tmp_path / "ro"
+    readonly.mkdir(mode=0o500)
+    if os.access(readonly, os.W_OK):  # root writes anywhere: make the directory refuse as it would anyone else
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr("engine.export.tempfile.mkstemp", refuse)
+    with pytest.raises(InputError, match="cannot write here"):
+        export_csv(str(log), str(readonly / "t.csv"))
+    assert sorted(os.listdir(tmp_path)) == sorted([*before, "ro"]) and os.listdir(readonly) == []
