@@ -53,3 +53,12 @@ def load_checkpoint(path: str | Path) -> dict:
     if missing:
         raise InputError(str(path), f"checkpoint lacks {', '.join(missing)}")
     return state
+
+
+def keep_numbered_copy(latest: Path, keep: int, epoch: int) -> None:
+    """Hard-link `latest` as epochNNNN.pt (no second write) and delete numbered copies beyond the newest `keep`."""
+    numbered = latest.with_name(f"epoch{epoch:04d}.pt")
+    numbered.unlink(missing_ok=True)
+    os.link(latest, numbered)
+    for old in sorted(latest.parent.glob("epoch[0-9][0-9][0-9][0-9].pt"))[:-keep]:
+        old.unlink(missing_ok=True)

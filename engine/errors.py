@@ -8,3 +8,7 @@ class InputError(ValueError):
         self.source = source
         self.problem = problem
         super().__init__(f"{source}: {problem}" if source else problem)
+
+
+class EnvironmentProblem(RuntimeError):
+    """The machine, not the input, stopped the run (a log directory that cannot be written, a full disk)."""

@@ -44,6 +44,7 @@ class RunStarted(Event):
     parameters: int
     start_epoch: int = 0
     resumed_from: str | None = None
+    hparams: dict | None = None
 
 
 @dataclass

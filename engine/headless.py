@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 from engine.controls import ControlChannel
 from engine.events import CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent, Event, HyperparamChanged, RunEnded, RunStarted
 from engine.health.note_rules import over_regularised
 from engine.history import History
+from engine.runs import newest_checkpoint, resume_command
 from engine.session import RunOptions, build_trainer
+from engine.signals import StopSignals, survive_hangup
 
 
 def epoch_line(event: EpochEvent) -> str:
@@ -53,27 +54,27 @@ class ConsolePrinter:
             print(line, file=self.stream, flush=True)
 
 
+def farewell(run_dir, ended: RunEnded, headless: bool = True) -> str:
+    """What a person needs after a run stops: where it lives, what was saved, how to continue."""
+    lines = [f"run directory: {run_dir}", f"checkpoint: {ended.checkpoint or 'none written'}"]
+    if ended.reason not in ("completed", "early_stop"):
+        checkpoint = ended.checkpoint or newest_checkpoint(run_dir)
+        if checkpoint:
+            lines.append(f"resume: {resume_command(checkpoint, headless)}")
+    return "\n".join(lines)
+
+
 def train_headless(options: RunOptions) -> int:
-    """Train to the end; Ctrl-C saves a checkpoint, logs the end of the run and exits 130."""
+    """Train to the end; Ctrl-C or SIGTERM saves a checkpoint, logs the end of the run and exits 130 / 143."""
     controls = ControlChannel()
     trainer = build_trainer(options, sinks=[ConsolePrinter()], controls=controls)
-    interrupted = []
-
-    def on_interrupt(signum, frame):
-        if interrupted:
-            raise KeyboardInterrupt
-        interrupted.append(True)
-        print("\ninterrupt: saving a checkpoint at the next step (Ctrl-C again to abort)", file=sys.stderr, flush=True)
-        controls.interrupt()
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
+    survive_hangup(controls, console_log=lambda: trainer.run_dir and trainer.run_dir / "console.log")
+    with StopSignals(controls) as signals:
         ended: RunEnded = trainer.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
     best = f"{ended.best_val_loss:.4f}" if ended.best_val_loss is not None else "n/a"
     print(f"Run {trainer.run_id} {ended.reason} after {ended.epoch} epochs; best val loss {best}; "
-          f"log {trainer.run_dir / 'events.jsonl'}; checkpoint {ended.checkpoint or 'none'}")
-    if ended.reason == "interrupted":
-        return 130
+          f"log {trainer.run_dir / 'events.jsonl'}")
+    print(farewell(trainer.run_dir, ended), flush=True)
+    if signals.exit_code is not None and ended.reason == "interrupted":
+        return signals.exit_code
     return 1 if ended.reason in ("diverged", "error") else 0

@@ -8,7 +8,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from engine.events import (CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused,
-                           Resumed, RunEnded, RunStarted, StepEvent)
+                           Resumed, RunEnded, RunStarted, SessionNote, StepEvent)
 
 
 @dataclass
@@ -101,6 +101,7 @@ class History:
             training = event.config.get("training", {})
             self.hparams = {"lr": training.get("learning_rate"), "weight_decay": training.get("weight_decay"),
                             "dropout": event.config.get("model", {}).get("dropout"), "clf_weight": training.get("clf_weight")}
+            self.hparams.update(event.hparams or {})  # a resumed run trains with the checkpoint's values, not the config's
             if event.resumed_from:
                 self.markers.append(Marker(float(event.start_epoch), "resume", "resumed"))
             what = f"resumed from {event.resumed_from}" if event.resumed_from else "started"
@@ -118,10 +119,10 @@ class History:
         elif isinstance(event, Paused):
             self.state, self.pause_reason = "paused", event.reason
             self.markers.append(Marker(self._position(event.epoch, event.step), "pause", "paused"))
-            self._say(event, "warning" if event.reason != "user" else "info", f"paused ({event.reason})")
+            self._say(event, "warning" if event.reason != "user" else "info", f"paused ({event.reason}){_by(event.source)}")
         elif isinstance(event, Resumed):
             self.state, self.pause_reason = "running", ""
-            self._say(event, "info", "resumed")
+            self._say(event, "info", f"resumed{_by(event.source)}")
         elif isinstance(event, CheckpointSaved):
             self.markers.append(Marker(self._position(event.epoch, event.step), "checkpoint", "saved"))
             self._say(event, "info", f"checkpoint ({event.reason}): {event.path}")
@@ -133,7 +134,9 @@ class History:
                 self.fatal_error = event.message
         elif isinstance(event, RunEnded):
             self.state, self.ended = "ended", event
-            self._say(event, "info", f"run ended: {event.reason}" + (f"; checkpoint {event.checkpoint}" if event.checkpoint else ""))
+            self._say(event, "info", f"run ended: {event.reason}{_by(event.source)}" + (f"; checkpoint {event.checkpoint}" if event.checkpoint else ""))
+        elif isinstance(event, SessionNote):
+            self._say(event, "info", f"{event.what} ({event.source})")
 
     def _say(self, event: Event, severity: str, text: str) -> None:
         self.log.append(LogLine(event.time, severity, text))
@@ -154,3 +157,8 @@ class History:
             cut = bisect_right(self.step_index, cut_step) if ordered else len(self.step_index)
             view.add_steps(self.step_index[:cut], self.step_loss[:cut])
         return view
+
+
+def _by(source: str) -> str:
+    """' by attach pid 42' for a control from elsewhere; nothing for the local user."""
+    return f" by {source}" if source and source != "user" else ""

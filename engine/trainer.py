@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -12,13 +13,13 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from engine.checkpoint import save_checkpoint
+from engine.checkpoint import keep_numbered_copy, save_checkpoint
 from engine.config import Config
 from engine.controls import Control, ControlChannel
 from engine.dataset import PreparedData
-from engine.errors import InputError
+from engine.errors import EnvironmentProblem, InputError
 from engine.events import (CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused,
-                           Resumed, RunEnded, RunStarted, StepEvent)
+                           Resumed, RunEnded, RunStarted, SessionNote, StepEvent)
 from engine.model import MultitaskLSTM, parameter_groups
 from engine.probes import StepProbe
 from engine.runlog import EVENTS_FILE, RunLog, new_run_dir
@@ -35,12 +36,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def run_dir_for(log_dir: str | Path, resume_path: str | None = None) -> Path:
+    """A resumed run continues in its checkpoint's run directory (same log); a new run gets a new one."""
+    parent = Path(resume_path).resolve().parent.parent if resume_path else None
+    if parent is not None and (parent / EVENTS_FILE).exists():
+        return parent
+    return new_run_dir(log_dir)
+
+
 class Trainer:
     """Trains the multitask LSTM, emitting events and obeying controls at step boundaries."""
 
     def __init__(self, config: Config, data: PreparedData, sinks: list[EventSink] | None = None,
                  controls: ControlChannel | None = None, resume: dict | None = None, resume_path: str | None = None,
-                 pause_on_nonfinite: bool = False) -> None:
+                 pause_on_nonfinite: bool = False, run_dir: str | Path | None = None) -> None:
         self.config = config
         self.device = resolve_device(config.device)
         self.data = data.to(self.device)
@@ -65,7 +74,10 @@ class Trainer:
         self._last_good: dict | None = None
         self._samples_run, self._clock, self._waited = 0, 0.0, 0.0
         self.run_id = ""
-        self.run_dir: Path | None = None
+        self.run_dir: Path | None = Path(run_dir) if run_dir else None
+        self.endpoint = None
+        self.finished = threading.Event()
+        self._end_source = ""
         self.resume_path = resume_path
         if resume is not None:
             self._restore(resume)
@@ -112,14 +124,17 @@ class Trainer:
         """Apply one control; returns a run-ending reason for stop/interrupt."""
         if control.action == "pause" and not self.paused:
             self.paused = True
-            self.emit(Paused(self.epoch, self.step, "user"))
+            self.emit(Paused(self.epoch, self.step, "user", control.source))
         elif control.action == "resume" and self.paused:
             self.paused = False
-            self.emit(Resumed(self.epoch, self.step))
+            self.emit(Resumed(self.epoch, self.step, control.source))
         elif control.action in ("stop", "interrupt"):
+            self._end_source = control.source
             return "stopped" if control.action == "stop" else "interrupted"
         elif control.action == "save":
-            self.save("manual")
+            self.save("manual", source=control.source)
+        elif control.action == "note":
+            self.emit(SessionNote(control.name, control.source, self.epoch, self.step))
         elif control.action == "set":
             old = self.hparams[control.name]
             self._set_knob(control.name, control.value)
@@ -178,30 +193,85 @@ class Trainer:
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
 
-    def save(self, reason: str, name: str | None = None) -> str:
+    def save(self, reason: str, name: str | None = None, source: str = "") -> str:
         """Write a checkpoint atomically into the run directory and announce it."""
         name = name or f"epoch{self.epoch:04d}-step{self.step:07d}.pt"
         path = save_checkpoint(self.state_dict(), self.run_dir / "checkpoints" / name)
-        self.emit(CheckpointSaved(str(path), reason, self.epoch, self.step))
+        self.emit(CheckpointSaved(str(path), reason, self.epoch, self.step, source))
         return str(path)
+
+    def _save_periodic(self, improved: bool, rolling: bool = True) -> None:
+        """After an epoch: best.pt on a validation gain, the rolling last.pt every N epochs, numbered copies kept."""
+        settings = self.config.checkpoint
+        if improved:
+            self.save("best", "best.pt")
+        if rolling and settings.every_epochs and self.epoch % settings.every_epochs == 0:
+            last = Path(self.save("periodic", "last.pt"))
+            if settings.keep_last:
+                keep_numbered_copy(last, settings.keep_last, self.epoch)
 
     # -- the loop ----------------------------------------------------------------------------------
     def _open_run(self) -> None:
-        parent = Path(self.resume_path).resolve().parent.parent if self.resume_path else None
-        if parent is not None and (parent / EVENTS_FILE).exists():
-            self.run_dir = parent
-        else:
-            self.run_dir = new_run_dir(self.config.log_dir)
+        if self.run_dir is None:
+            self.run_dir = run_dir_for(self.config.log_dir, self.resume_path)
         self.run_id = self.run_dir.name
         self.log = RunLog(self.run_dir, self.config.model_dump())
         self.sinks.insert(0, self.log)
 
+    def _open_endpoint(self) -> None:
+        """Serve events and take controls on the run's socket; a run without one still trains."""
+        if not self.config.control_socket:
+            return
+        from engine.control_server import ControlServer
+
+        server = ControlServer(self.run_dir, self.controls, self.log.path, self.run_id)
+        try:
+            server.start()
+        except OSError as error:
+            self.emit(ErrorEvent(f"{server.path}: control socket unavailable ({error.strerror or error}); "
+                                 f"the run goes on without attach", self.epoch, self.step))
+            return
+        self.endpoint = server
+        self.sinks.append(server)
+
+    def _close(self) -> None:
+        self.log.close()
+        if self.endpoint is not None:
+            self.endpoint.close()
+
+    def _pending_end(self) -> str | None:
+        """A stop or interrupt that arrived during the last epoch's evaluation still counts."""
+        while (control := self.controls.take()) is not None:
+            outcome = self._apply_control(control)
+            if outcome:
+                return outcome
+        return None
+
     def run(self) -> RunEnded:
         """Train until done, stopped, early-stopped or diverged; always ends with a RunEnded event."""
-        self._open_run()
+        try:
+            return self._run()
+        finally:
+            self.finished.set()
+
+    def _fail_before_log(self, error: OSError) -> None:
+        """The run directory could not be made: tell the other sinks (the dashboard) and stop with one line."""
+        where = error.filename or self.config.log_dir
+        message = f"{where}: cannot create the run directory ({error.strerror or error})"
+        self.sinks = [sink for sink in self.sinks if not isinstance(sink, RunLog)]
+        self.emit(ErrorEvent(message, fatal=True))
+        self.emit(RunEnded("error", self.epoch, self.step))
+        raise EnvironmentProblem(message) from None
+
+    def _run(self) -> RunEnded:
+        try:
+            self._open_run()
+        except OSError as error:
+            self._fail_before_log(error)
+        self._open_endpoint()
         self.emit(RunStarted(self.run_id, self.config.model_dump(), self.data.summary, self.data.baselines,
                              str(self.device), sum(p.numel() for p in self.model.parameters()), self.epoch,
-                             self.resume_path))
+                             self.resume_path, dict(self.hparams)))
         reason = "completed"
         try:
             while self.epoch < self.config.training.epochs:
@@ -211,6 +281,8 @@ class Trainer:
                 if outcome:
                     reason = outcome
                     break
+            if reason == "completed":
+                reason = self._pending_end() or reason
         except Exception as error:
             message = f"{type(error).__name__}: {error}".splitlines()[0]
             if isinstance(error, torch.OutOfMemoryError):
@@ -218,15 +290,15 @@ class Trainer:
             self.emit(ErrorEvent(message, self.epoch, self.step, fatal=True))
             ended = RunEnded("error", self.epoch, self.step, self._best_or_none())
             self.emit(ended)
-            self.log.close()
+            self._close()
             raise
         # A user's stop saves only if they asked (the save control comes first); divergence has nothing worth saving.
         checkpoint = None
         if reason in ("completed", "early_stop", "interrupted"):
-            checkpoint = self.save(reason, "interrupt.pt" if reason == "interrupted" else "last.pt")
-        ended = RunEnded(reason, self.epoch, self.step, self._best_or_none(), checkpoint)
+            checkpoint = self.save(reason, "interrupt.pt" if reason == "interrupted" else "last.pt", self._end_source)
+        ended = RunEnded(reason, self.epoch, self.step, self._best_or_none(), checkpoint, self._end_source)
         self.emit(ended)
-        self.log.close()
+        self._close()
         return ended
 
     def _best_or_none(self) -> float | None:
@@ -346,12 +418,16 @@ class Trainer:
                 return self._recover_nonfinite(loss_sum if not math.isfinite(loss_sum) else val_loss)
             return "diverged"
         early = training.early_stopping
-        if val_loss < self.best_val - early.min_delta:
+        improved = val_loss < self.best_val - early.min_delta
+        if improved:
             self.best_val, self.best_epoch, self.wait = val_loss, self.epoch, 0
             self.best_model = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         else:
             self.wait += 1
-        if early.enabled and self.wait >= early.patience:
+        stopping = early.enabled and self.wait >= early.patience
+        # The run's own end writes last.pt anyway; a periodic copy of the same epoch would be a second write.
+        self._save_periodic(improved, rolling=not stopping and self.epoch < training.epochs)
+        if stopping:
             self.model.load_state_dict(self.best_model)
             self.emit(EarlyStopped(self.epoch, self.best_epoch, self.best_val))
             return "early_stop"

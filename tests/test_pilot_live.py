@@ -12,7 +12,7 @@ from engine.health import top_suggestion
 from tests.conftest import TINY, wait_until
 from tui.cli import main
 from tui.dialogs.value_dialog import ValueDialog
-from tui import launch
+from engine import session
 from tui.launch import live_app
 
 SIZE = (100, 30)
@@ -165,13 +165,16 @@ async def test_quit_with_saving_writes_a_checkpoint_and_run_end(tmp_path):
     assert load_checkpoint(events[-2]["path"])["step"] == events[-1]["step"]
 
 
-async def test_quit_without_saving_leaves_no_checkpoint(tmp_path):
+async def test_quit_without_saving_writes_nothing_beyond_the_automatic_checkpoints(tmp_path):
     app = app_for(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.history.epochs)
         await quit_without_saving(app, pilot)
-    assert not list((app.trainer.run_dir / "checkpoints").iterdir())
-    assert logged(app)[-1]["type"] == "run_end"
+    events = logged(app)
+    reasons = {e["reason"] for e in events if e["type"] == "checkpoint"}
+    assert reasons <= {"best", "periodic"} and "best" in reasons
+    assert {p.name for p in (app.trainer.run_dir / "checkpoints").iterdir()} <= {"best.pt", "last.pt"}
+    assert events[-1]["type"] == "run_end" and events[-1]["reason"] == "stopped" and events[-1]["checkpoint"] is None
 
 
 async def test_training_failure_is_shown_ends_the_log_and_keeps_saved_checkpoints(tmp_path):
@@ -195,19 +198,19 @@ async def test_training_failure_is_shown_ends_the_log_and_keeps_saved_checkpoint
     error = next(e for e in events if e["type"] == "error")
     assert error["fatal"] and "CUDA out of memory" in error["message"]
     assert events[-1]["type"] == "run_end" and events[-1]["reason"] == "error"
-    saved = [e["path"] for e in events if e["type"] == "checkpoint"]
+    saved = [e["path"] for e in events if e["type"] == "checkpoint" and e["reason"] == "manual"]
     assert len(saved) == 1 and load_checkpoint(saved[0])["epoch"] >= 1
 
 
 def test_trainer_is_built_off_the_main_thread(tmp_path, monkeypatch):
     """The UI thread runs no torch work: an OpenMP pool parked there slows the training worker (tui/launch.py)."""
-    builders, real = [], launch.build_trainer
+    builders, real = [], session.build_trainer
 
     def recording(*args, **kwargs):
         builders.append(threading.current_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(launch, "build_trainer", recording)
+    monkeypatch.setattr(session, "build_trainer", recording)
     app = app_for(tmp_path)
     assert app.trainer is not None and len(builders) == 1
     assert builders[0] is not threading.main_thread() and not builders[0].is_alive()

@@ -10,7 +10,8 @@ from textual.widgets import Footer
 from engine.health import Finding, evaluate
 from engine.history import History
 from tui.dialogs.help_screen import HelpScreen
-from tui.messages import EventsArrived
+from tui.messages import EventsArrived, Notice
+from tui.sources import EventSource
 from tui.widgets.event_log import EventLogPane
 from tui.widgets.hparam_panel import HparamPanel
 from tui.widgets.loss_chart import LossChart
@@ -27,14 +28,15 @@ class DashboardApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "stockpred-tui"
     BINDINGS = [Binding("e", "toggle_ema", "EMA"), Binding("question_mark", "help", "Help"),
-                Binding("q", "quit_app", "Quit")]
+                Binding("q", "quit_app", "Quit"), Binding("ctrl+c", "quit_app", show=False, priority=True)]
     badge: str | None = None
     can_apply_remedy = False
     show_clock = True
 
-    def __init__(self, history: History | None = None) -> None:
+    def __init__(self, history: History | None = None, source: EventSource | None = None) -> None:
         super().__init__()
         self.history = history or History()
+        self.source = source
         self.findings: list[Finding] = []
         self.smooth = False
         self._dirty = True
@@ -62,6 +64,17 @@ class DashboardApp(App):
         self.set_interval(REDRAW_INTERVAL_S, self.redraw_if_dirty)
         self.redraw()
         self.call_after_refresh(self.redraw)  # again once laid out: the sparklines size their buckets to their width
+        if self.source is not None:
+            self.source.start(self)
+
+    def on_unmount(self) -> None:
+        """Stop listening to the source; whether the run itself stops is the mode's decision."""
+        if self.source is not None:
+            self.source.stop()
+
+    def on_notice(self, message: Notice) -> None:
+        """A source's notice becomes a notification."""
+        self.notify(message.text, severity=message.severity, timeout=10)
 
     def on_resize(self) -> None:
         """A new size needs new buckets for the sparklines and the chart."""
@@ -127,3 +140,11 @@ class DashboardApp(App):
     def action_quit_app(self) -> None:
         """Quit (modes with a live engine ask first)."""
         self.exit()
+
+    async def action_quit(self) -> None:
+        """ctrl+q and the palette's Quit take the same path as `q`, never a bare exit."""
+        self.action_quit_app()
+
+    def action_help_quit(self) -> None:
+        """Textual's ctrl+c hint, for a screen that lets ctrl+c through: quit the same way too."""
+        self.action_quit_app()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
-from engine.errors import InputError
-
-COMMANDS = ("dashboard", "train", "replay", "diagnose", "export")
-
+from engine.errors import EnvironmentProblem, InputError
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="PATH", help="YAML config (default: built-in defaults = config.yaml's)")
@@ -17,6 +16,11 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="PATH", help="continue from a checkpoint")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. training.learning_rate=0.002 (repeatable)")
+    parser.add_argument("--run-dir", help=argparse.SUPPRESS)  # set by --detach for its background process
+
+
+def _log_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-dir", metavar="DIR", help="where runs live (default: log_dir of ./config.yaml, else logs)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stockpred-tui", description="Train and watch a multitask LSTM stock predictor.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _run_options(commands.add_parser("dashboard", help="train with the live dashboard (default)"))
-    _run_options(commands.add_parser("train", help="train headless, one line per epoch"))
+    train = commands.add_parser("train", help="train headless, one line per epoch")
+    _run_options(train)
+    train.add_argument("--detach", action="store_true", help="train in the background; print the run id and return")
+    attach = commands.add_parser("attach", help="open the dashboard of a live run, with full control")
+    attach.add_argument("run", nargs="?", help="run id, run directory or socket (default: the newest live run)")
+    _log_dir_option(attach)
+    runs = commands.add_parser("runs", help="list runs: state, progress, best val, findings, resume command")
+    runs.add_argument("--json", action="store_true", help="one JSON document")
+    _log_dir_option(runs)
     replay = commands.add_parser("replay", help="open a saved run in the dashboard")
     replay.add_argument("path", help="run directory, events.jsonl, Keras or Lightning CSV")
     replay.add_argument("--follow", action="store_true", help="keep reading as another process appends")
@@ -41,27 +53,51 @@ def build_parser() -> argparse.ArgumentParser:
 def _options(args: argparse.Namespace):
     from engine.session import RunOptions
 
-    return RunOptions(args.config, args.data, args.epochs, args.resume, args.overrides)
+    return RunOptions(args.config, args.data, args.epochs, args.resume, args.overrides, args.run_dir)
+
+
+def _log_dir(args: argparse.Namespace) -> str:
+    if args.log_dir:
+        return args.log_dir
+    from engine.session import DEFAULT_CONFIG
+    from engine.config import read_config_file
+
+    raw = read_config_file(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).is_file() else {}
+    return str(raw.get("log_dir", "logs")) if isinstance(raw, dict) else "logs"
 
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; returns the exit code."""
+    if args.command == "train" and args.detach:
+        from engine.detach import start_detached
+
+        return start_detached(_options(args))
     if args.command == "train":
         from engine.headless import train_headless
 
         return train_headless(_options(args))
+    if args.command == "runs":
+        from engine.runs import print_runs
+
+        return print_runs(_log_dir(args), args.json)
     if args.command == "diagnose":
         from engine.diagnose import diagnose
 
         return diagnose(args.path, args.json)
     if args.command == "export":
-        from engine.diagnose import export_csv
+        from engine.export import export_csv
 
         return export_csv(args.path, args.csv, args.force)
-    from tui.launch import launch_dashboard, launch_replay
-
     if args.command == "replay":
+        from tui.launch import launch_replay
+
         return launch_replay(args.path, args.follow)
+    if args.command == "attach":
+        from tui.launch import launch_attach
+
+        return launch_attach(args.run, _log_dir(args))
+    from tui.launch import launch_dashboard
+
     return launch_dashboard(_options(args))
 
 
@@ -76,6 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except EnvironmentProblem as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: say nothing more, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

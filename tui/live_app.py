@@ -1,21 +1,25 @@
-"""Live training: the engine runs in one thread worker; keys steer it through the ControlChannel."""
+"""A live run: in this process (the engine in a thread worker) or attached over its socket; keys steer either way."""
 
 from __future__ import annotations
 
-from textual import work
+import asyncio
+import signal
+
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from engine.controls import KNOB_LABELS, ControlChannel, validate_knob
+from engine.controls import KNOB_LABELS, Control, validate_knob
 from engine.errors import InputError
 from engine.events import CheckpointSaved, ErrorEvent, RunEnded
 from engine.health import top_suggestion
 from engine.history import History
-from engine.trainer import Trainer
+from engine.signals import EXIT_CODES, detach_from_terminal
 from tui.app import REDRAW_INTERVAL_S, DashboardApp
-from tui.bridge import UiBridge
+from tui.dialogs.attach_quit_dialog import AttachQuitDialog
 from tui.dialogs.quit_dialog import QuitDialog
 from tui.dialogs.value_dialog import ValueDialog
+from tui.messages import SourceClosed
+from tui.sources import EventSource, TrainerSource
 
 LR_FACTOR = 1.25
 DROPOUT_STEP = 0.05
@@ -38,28 +42,60 @@ class LiveDashboard(DashboardApp):
     ]
     can_apply_remedy = True
 
-    def __init__(self, trainer: Trainer | None, controls: ControlChannel | None, history: History | None = None) -> None:
-        super().__init__(history)
+    def __init__(self, trainer=None, controls=None, history: History | None = None, source: EventSource | None = None,
+                 attached: bool = False) -> None:
+        if source is None and trainer is not None:
+            source = TrainerSource(trainer, max(REDRAW_INTERVAL_S, trainer.config.step_event_interval_s))
+        super().__init__(history, source)
         self.trainer = trainer
-        self.controls = controls
+        self.controls = controls  # an engine ControlChannel, or a ControlClient when attached: the same methods
+        self.attached = attached
+        if attached:
+            self.badge = "attached"
         self.requested: dict[str, float] = dict(trainer.hparams) if trainer else dict(self.history.hparams)
         self.quitting = False
+        self.hung_up = False
+        self.detached = False
+        self.exit_code = 0
 
     def on_mount(self) -> None:
-        super().on_mount()
-        if self.trainer is not None:
-            self.trainer.sinks.append(UiBridge(self, max(REDRAW_INTERVAL_S, self.trainer.config.step_event_interval_s)))
-            self.train()
+        # Textual calls DashboardApp.on_mount / on_unmount itself (handlers run for each class in the MRO).
+        try:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self._terminal_hung_up)
+            for signum in EXIT_CODES:
+                loop.add_signal_handler(signum, self._stop_signal, signum)
+        except (RuntimeError, ValueError):  # not the main thread (an embedding host): keep the default handlers
+            pass
 
     def on_unmount(self) -> None:
-        """Leaving the app for any reason ends the run cleanly, so its log closes with a run-end event."""
-        if self.controls is not None and self.history.state != "ended":
+        """Leaving ends an in-process run cleanly (its log closes with run_end), unless the terminal hung up."""
+        if self.controls is not None and not self.attached and not self.hung_up and self.history.state != "ended":
             self.controls.stop()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training")
-    def train(self) -> None:
-        """Run the trainer to its end in this worker thread."""
-        self.trainer.run()
+    def _terminal_hung_up(self) -> None:
+        """SIGHUP: the terminal is gone. Draw nothing more; an in-process run trains on and stays attachable."""
+        self.hung_up = True
+        detach_from_terminal(self.trainer.run_dir / "console.log" if self.trainer and self.trainer.run_dir else None)
+        if self.controls is not None and not self.attached:
+            self.controls.put(Control("note", "terminal hung up; training goes on (stockpred-tui attach)", source="SIGHUP"))
+        self.exit()
+
+    def _stop_signal(self, signum: int) -> None:
+        """SIGTERM or SIGINT: like headless Ctrl-C, save interrupt.pt and end (an attached view just detaches)."""
+        if self.attached or not self.live:
+            self.exit()
+            return
+        self.quitting = True
+        self.exit_code = EXIT_CODES[signum]
+        self.controls.interrupt(source=signal.Signals(signum).name)
+
+    def on_source_closed(self, message: SourceClosed) -> None:
+        """The run's socket closed: after a stop we asked for, leave; otherwise say so and keep the last view."""
+        if self.quitting:
+            self.exit()
+        elif self.history.state != "ended":
+            self.notify(f"connection to the run lost: {message.reason}", severity="error", timeout=30)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Failures of the training worker are shown, never swallowed."""
@@ -83,22 +119,27 @@ class LiveDashboard(DashboardApp):
         """True while an engine is running and can take controls."""
         return self.controls is not None and self.history.state != "ended"
 
+    def _control(self, send, *args) -> bool:
+        """Send one control; a refusal (a closed socket, a bad value) becomes a notification."""
+        try:
+            send(*args)
+            return True
+        except (InputError, OSError) as error:
+            self.notify(str(error), severity="error")
+            return False
+
     def _send(self, name: str, value: float, source: str = "user") -> None:
         if not self.live:
             self.notify("the run has ended; nothing to change", severity="warning")
             return
-        try:
-            self.controls.set(name, value, source)
-        except InputError as error:
-            self.notify(str(error), severity="error")
-            return
-        self.requested[name] = value
+        if self._control(self.controls.set, name, value, source):
+            self.requested[name] = value
 
     def action_toggle_pause(self) -> None:
         """Pause at the next step, or resume."""
         if not self.live:
             return
-        self.controls.resume() if self.history.state == "paused" else self.controls.pause()
+        self._control(self.controls.resume if self.history.state == "paused" else self.controls.pause)
 
     def action_lr_up(self) -> None:
         """Raise the learning rate by a small factor."""
@@ -138,21 +179,25 @@ class LiveDashboard(DashboardApp):
     def action_save(self) -> None:
         """Save a checkpoint at the next step boundary."""
         if self.live:
-            self.controls.save()
+            self._control(self.controls.save)
 
     def action_quit_app(self) -> None:
-        """Ask whether to save; the engine then ends the log with a run-end event."""
-        if not self.live or self.trainer is None:
+        """Ask whether to save (attached: or to detach); the engine then ends the log with a run-end event."""
+        if not self.live or isinstance(self.screen, (QuitDialog, AttachQuitDialog)):
             self.exit()
             return
 
         def chosen(choice: str) -> None:
             if choice == "cancel":
                 return
+            if choice == "detach":
+                self.detached = True
+                self.exit()
+                return
             self.quitting = True
-            if choice == "save":
-                self.controls.save()
-            self.controls.stop()
-            self.notify("stopping at the next step…", timeout=5)
+            if choice == "save" and not self._control(self.controls.save):
+                return
+            if self._control(self.controls.stop):
+                self.notify("stopping at the next step…", timeout=5)
 
-        self.push_screen(QuitDialog(), chosen)
+        self.push_screen(AttachQuitDialog() if self.attached else QuitDialog(), chosen)

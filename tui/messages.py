@@ -13,3 +13,20 @@ class EventsArrived(Message):
     def __init__(self, events: list[Event]) -> None:
         super().__init__()
         self.events = events
+
+
+class Notice(Message):
+    """Something a source wants the person to read (a skipped log line, a refused control)."""
+
+    def __init__(self, text: str, severity: str = "warning") -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity
+
+
+class SourceClosed(Message):
+    """The source will deliver nothing more (the run's socket closed)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason

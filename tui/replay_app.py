@@ -6,14 +6,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from engine.errors import InputError
-from engine.follow import LogFollower
+from engine.events import EpochEvent
 from engine.history import History
 from tui.app import DashboardApp
 from tui.dialogs.value_dialog import ValueDialog
+from tui.sources import EventSource
 from tui.widgets.replay_bar import ReplayBar
 
 SPEEDS = [0.5, 1, 2, 5, 10, 25, 50, 100]
-FOLLOW_POLL_S = 0.5
 
 
 class ReplayDashboard(DashboardApp):
@@ -31,15 +31,15 @@ class ReplayDashboard(DashboardApp):
     ]
     badge = "replay"
 
-    def __init__(self, history: History, notices: list[str] | None = None, follower: LogFollower | None = None) -> None:
-        super().__init__(history)
-        self.follower = follower
+    def __init__(self, history: History, notices: list[str] | None = None, source: EventSource | None = None) -> None:
+        super().__init__(history, source)
+        self.following = source is not None
         self.notices = notices or []
         self.cursor = self.last_epoch
         self.playing = False
         self.speed_index = 2
         self._timer = None
-        if follower is not None:
+        if self.following:
             self.badge = "follow"
 
     @property
@@ -51,29 +51,20 @@ class ReplayDashboard(DashboardApp):
         yield ReplayBar(id="replay-bar")
 
     def on_mount(self) -> None:
-        super().on_mount()
         for notice in self.notices:
             self.notify(notice, severity="warning", timeout=10)
-        if self.follower is not None:
-            self.set_interval(FOLLOW_POLL_S, self.poll_follower)
 
-    def poll_follower(self) -> None:
-        """Read what the writer appended; stay at the end if the cursor was there."""
-        at_end = self.cursor >= self.last_epoch
-        seen = len(self.follower.notices)
-        if self.follower.poll():
-            if at_end:
-                self.cursor = self.last_epoch
-            self._dirty = True
-        for notice in self.follower.notices[seen:]:
-            self.notify(notice, severity="warning", timeout=10)
+    def after_event(self, event) -> None:
+        """A followed log grew: a cursor on the last epoch moves on with it."""
+        if isinstance(event, EpochEvent) and self.cursor == event.epoch - 1:
+            self.cursor = event.epoch
 
     def view(self) -> History:
         return self.history if self.cursor >= self.last_epoch else self.history.upto(self.cursor)
 
     def redraw(self) -> None:
         super().redraw()
-        self.query_one(ReplayBar).show(self.cursor, self.last_epoch, self.playing, SPEEDS[self.speed_index], self.follower is not None)
+        self.query_one(ReplayBar).show(self.cursor, self.last_epoch, self.playing, SPEEDS[self.speed_index], self.following)
 
     def move_to(self, epoch: int) -> None:
         """Put the cursor on an epoch (clamped) and redraw."""

@@ -1,0 +1,175 @@
+"""The runs in a log directory: which are live, which crashed, and how to get back into each (no torch here)."""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import socket
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from engine.errors import InputError
+from engine.health import evaluate
+from engine.history import History
+from engine.logreader import read_jsonl
+from engine.runlog import EVENTS_FILE
+
+SOCKET_FILE = "control.sock"
+
+
+@dataclass
+class RunSummary:
+    """One row of `stockpred-tui runs`."""
+
+    run_id: str
+    path: str
+    state: str
+    epoch: int
+    epochs: int | None
+    best_val: float | None
+    skill: float | None
+    finding: str
+    started: float | None
+    resume: str | None
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def is_live(run_dir: Path) -> bool:
+    """True when a process answers on the run's control socket (a crashed run leaves a dead socket file)."""
+    path = Path(run_dir) / SOCKET_FILE
+    if not path.exists():
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    directory = None
+    try:
+        # AF_UNIX paths stop at ~107 bytes; the directory's descriptor gives a short name for any depth.
+        directory = os.open(path.parent, os.O_RDONLY)
+        probe.settimeout(1.0)
+        probe.connect(f"/proc/self/fd/{directory}/{path.name}")
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+        if directory is not None:
+            os.close(directory)
+
+
+def newest_checkpoint(run_dir: Path) -> Path | None:
+    """The most recent checkpoint file that is a complete torch archive (temporaries and torn files skipped)."""
+    candidates = [p for p in (Path(run_dir) / "checkpoints").glob("*.pt") if not p.name.startswith(".")]
+    for path in sorted(candidates, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if any(name.endswith("data.pkl") for name in archive.namelist()):
+                    return path
+        except (zipfile.BadZipFile, OSError):
+            continue
+    return None
+
+
+def resume_command(checkpoint: Path | str, headless: bool = True) -> str:
+    """The exact command that continues a run from `checkpoint`."""
+    return f"stockpred-tui {'train ' if headless else ''}--resume {shlex.quote(str(checkpoint))}"
+
+
+def _state(history: History, live: bool) -> str:
+    if history.ended is not None:
+        return history.ended.reason
+    if live:
+        return "paused" if history.state == "paused" else "running"
+    return "crashed"
+
+
+def summarize(run_dir: Path) -> RunSummary:
+    """Read one run directory into a summary row."""
+    history, _ = read_jsonl(run_dir)
+    state = _state(history, is_live(run_dir))
+    rows = history.rows()
+    finite = [r["val_loss"] for r in rows if isinstance(r.get("val_loss"), (int, float)) and math.isfinite(r["val_loss"])]
+    best = min(finite) if finite else None
+    baseline = history.baseline_loss("val")
+    skill = 1 - best / baseline if best is not None and baseline else None
+    findings = [f for f in evaluate(history) if f.severity in ("critical", "warning")] if rows else []
+    finding = f"{findings[0].severity}: {findings[0].rule}" if findings else "–"
+    resume = None
+    if state in ("crashed", "stopped", "interrupted", "error"):
+        checkpoint = newest_checkpoint(run_dir)
+        resume = resume_command(checkpoint) if checkpoint else None
+    epochs = history.config.get("training", {}).get("epochs")
+    return RunSummary(history.run.run_id if history.run else Path(run_dir).name, str(run_dir), state,
+                      max(history.epochs, default=0), epochs, best, skill, finding,
+                      history.run.time if history.run else None, resume)
+
+
+def run_dirs(log_dir: str | Path) -> list[Path]:
+    """Run directories under `log_dir`, oldest first (ids sort by start time)."""
+    root = Path(log_dir)
+    if not root.is_dir():
+        raise InputError(str(root), "no such log directory")
+    return sorted(p for p in root.iterdir() if (p / EVENTS_FILE).is_file())
+
+
+def list_runs(log_dir: str | Path) -> list[RunSummary]:
+    """Every readable run in `log_dir`, oldest first; unreadable ones are reported as such."""
+    summaries = []
+    for path in run_dirs(log_dir):
+        try:
+            summaries.append(summarize(path))
+        except InputError as error:
+            summaries.append(RunSummary(path.name, str(path), f"unreadable ({error.problem})", 0, None, None, None,
+                                        "–", None, None))
+    return summaries
+
+
+def find_socket(target: str | None, log_dir: str | Path) -> Path:
+    """The control socket of RUN (an id, a run directory or a socket path), or of the newest live run."""
+    if target is None:
+        live = [p for p in reversed(run_dirs(log_dir)) if is_live(p)]
+        if not live:
+            raise InputError(str(log_dir), "no live run here (start one with `stockpred-tui train --detach`)")
+        return live[0] / SOCKET_FILE
+    path = Path(target)
+    if path.name == SOCKET_FILE or path.is_socket():
+        candidate = path
+    elif path.is_dir():
+        candidate = path / SOCKET_FILE
+    else:
+        candidate = Path(log_dir) / target / SOCKET_FILE
+        if not candidate.parent.is_dir():
+            raise InputError(target, f"no such run (neither a directory nor a run id in {log_dir})")
+    if not is_live(candidate.parent):
+        raise InputError(str(candidate.parent), "not live (the run ended or crashed; see `stockpred-tui runs`)")
+    return candidate
+
+
+def _number(value: float | None, fmt: str) -> str:
+    return "–" if value is None or not math.isfinite(value) else format(value, fmt)
+
+
+def print_runs(log_dir: str | Path, as_json: bool = False) -> int:
+    """`stockpred-tui runs`: one line per run (or JSON), with the resume command where one is needed."""
+    import json
+    import time
+
+    summaries = list_runs(log_dir)
+    if as_json:
+        print(json.dumps([s.to_dict() for s in summaries], indent=2))
+        return 0
+    if not summaries:
+        print(f"no runs in {log_dir}")
+        return 0
+    print(f"{'run':22} {'state':12} {'epoch':>11} {'best val':>9} {'skill':>7}  {'started':16}  finding")
+    for s in summaries:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.started)) if s.started else "–"
+        progress = f"{s.epoch}/{s.epochs}" if s.epochs else str(s.epoch)
+        print(f"{s.run_id:22} {s.state:12} {progress:>11} {_number(s.best_val, '.4f'):>9} "
+              f"{_number(s.skill, '+.1%'):>7}  {started:16}  {s.finding}")
+        if s.resume:
+            print(f"{'':22} resume: {s.resume}")
+    return 0

@@ -1,0 +1,93 @@
+"""Where a dashboard's events come from: an in-process trainer, a log being written, or a live run's socket.
+
+Each source delivers batches of typed events to the app as EventsArrived messages, from its own thread; the app
+folds them into one History and never asks which source it has.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+from textual.app import App
+
+from engine.follow import LogFollower
+from tui.bridge import UiBridge
+from tui.messages import EventsArrived, Notice, SourceClosed
+
+FOLLOW_POLL_S = 0.5
+
+
+class EventSource(Protocol):
+    """Something that posts EventsArrived to an app until stopped."""
+
+    def start(self, app: App) -> None:
+        """Begin delivering events to `app`."""
+
+    def stop(self) -> None:
+        """Stop delivering (the run itself may go on)."""
+
+
+class TrainerSource:
+    """An in-process trainer run in the app's thread worker; its events come through a throttled bridge."""
+
+    def __init__(self, trainer, interval_s: float) -> None:
+        self.trainer = trainer
+        self.interval_s = interval_s
+
+    def start(self, app: App) -> None:
+        """Hook the bridge into the trainer's sinks and run it in one thread worker."""
+        self.trainer.sinks.append(UiBridge(app, self.interval_s))
+        app.run_worker(self.trainer.run, thread=True, exclusive=True, exit_on_error=False, group="training",
+                       description="training")
+
+    def stop(self) -> None:
+        """Nothing to do: the app decides whether leaving stops the run."""
+
+
+class FollowSource:
+    """Tails an events.jsonl another process writes, reading and parsing on its own thread."""
+
+    def __init__(self, follower: LogFollower, interval_s: float = FOLLOW_POLL_S) -> None:
+        self.follower = follower
+        self.interval_s = interval_s
+        self._stopped = threading.Event()
+
+    def start(self, app: App) -> None:
+        """Poll the file in a daemon thread and post what it adds."""
+        threading.Thread(target=self._loop, args=(app,), name="follow", daemon=True).start()
+
+    def _loop(self, app: App) -> None:
+        seen = len(self.follower.notices)
+        while not self._stopped.wait(self.interval_s):
+            events = self.follower.poll_events()
+            if events:
+                app.post_message(EventsArrived(events))
+            for notice in self.follower.notices[seen:]:
+                app.post_message(Notice(notice))
+            seen = len(self.follower.notices)
+
+    def stop(self) -> None:
+        """End the polling thread."""
+        self._stopped.set()
+
+
+class SocketSource:
+    """Live events of a run in another process, from its control socket."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def start(self, app: App) -> None:
+        """Start the client's reader thread; replies that refuse a control become notices."""
+
+        def replied(reply: dict) -> None:
+            if not reply.get("ok", True):
+                app.post_message(Notice(f"refused: {reply.get('error', 'unknown problem')}", "error"))
+
+        self.client.start(lambda events: app.post_message(EventsArrived(events)), replied,
+                          lambda why: app.post_message(SourceClosed(why)))
+
+    def stop(self) -> None:
+        """Detach: close the connection; the run goes on."""
+        self.client.close()
