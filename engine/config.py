@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -128,73 +129,155 @@ def _known_keys(model: type[BaseModel], path: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-def describe_validation_error(error: ValidationError, source: str) -> InputError:
-    """Turn the first pydantic error into one line naming the key path and the problem."""
+MAX_CONFIG_BYTES = 1_000_000
+MAX_EXPANDED_NODES = 10_000  # a full config has about 60 values; YAML aliases must not multiply that into millions
+ECHO_CHARS = 100
+_ECHO = reprlib.Repr()
+_ECHO.maxstring, _ECHO.maxother, _ECHO.maxlist, _ECHO.maxdict, _ECHO.maxlevel = ECHO_CHARS, ECHO_CHARS, 8, 8, 3
+
+Origins = dict[tuple[str, ...], str]
+
+
+def echo(value: Any) -> str:
+    """repr() of user input, cut to about 100 characters so an error stays one readable line."""
+    text = _ECHO.repr(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 3] + "..."
+
+
+def _short(text: str) -> str:
+    """A key or word from the input, cut to about 100 characters."""
+    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 3] + "..."
+
+
+def _nearest_key(name: str, known: list[str]) -> list[str]:
+    """A close spelling, or the key whose word initials are `name` ('lr' -> 'learning_rate')."""
+    initials = [key for key in known if "".join(word[:1] for word in key.split("_")) == name.lower()]
+    return difflib.get_close_matches(name, known, n=1) or initials[:1]
+
+
+def _blame(loc: tuple, origins: Origins | None, source: str) -> str:
+    """Who set the value at `loc`: a command-line option, or else the config file."""
+    loc = tuple(str(part) for part in loc)
+    origins = origins or {}
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in origins:
+            return origins[loc[:end]]
+    # A section that only an option brought in ('--set trainng.lr=3' makes 'trainng').
+    below = [label for path, label in origins.items() if loc and path[: len(loc)] == loc]
+    return below[-1] if below else source
+
+
+def describe_validation_error(error: ValidationError, source: str, origins: Origins | None = None) -> InputError:
+    """Turn the first pydantic error into one line naming where it came from, the key path and the problem."""
     first = error.errors()[0]
     loc = tuple(first["loc"])
-    key = ".".join(str(p) for p in loc) or "(top level)"
+    key = _short(".".join(str(p) for p in loc) or "(top level)")
+    where = _blame(loc, origins, source)
     if first["type"] == "extra_forbidden":
-        near = difflib.get_close_matches(str(loc[-1]), _known_keys(Config, loc[:-1]), n=1)
+        near = _nearest_key(str(loc[-1]), _known_keys(Config, loc[:-1]))
         hint = f" (did you mean '{'.'.join([*map(str, loc[:-1]), near[0]])}'?)" if near else ""
-        return InputError(source, f"unknown key '{key}'{hint}")
+        return InputError(where, f"unknown key '{key}'{hint}")
     message = first["msg"].removeprefix("Value error, ")
-    return InputError(source, f"{key}: {message} (got {first.get('input')!r})")
+    return InputError(where, f"{key}: {message} (got {echo(first.get('input'))})")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split 'a.b=value' into a key path and a YAML-typed value."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise InputError("--set", f"expected key=value, got {text!r}")
+        raise InputError("--set", f"expected key=value, got {echo(text)}")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    _check_expansion(value, "--set")
     return key.strip().split("."), value
 
 
-def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+def set_key(raw: dict, path: list[str], value: Any, label: str = "--set", origins: Origins | None = None) -> None:
+    """Put `value` at a key path of a raw config mapping, remembering that `label` set it."""
+    node = raw
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise InputError(label, f"'{_short('.'.join(path))}': '{_short(part)}' is not a section")
+        node = child
+    node[path[-1]] = value
+    if origins is not None:
+        origins[tuple(path)] = label
+
+
+def apply_overrides(raw: dict, overrides: list[str], origins: Origins | None = None, label: str = "--set") -> dict:
     """Apply '--set key=value' overrides to a raw config mapping."""
     for text in overrides:
         path, value = parse_override(text)
-        node = raw
-        for part in path[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise InputError("--set", f"'{'.'.join(path)}': '{part}' is not a section")
-            node = child
-        node[path[-1]] = value
+        set_key(raw, path, value, label, origins)
     return raw
 
 
-def config_from_dict(raw: dict, source: str = "config") -> Config:
-    """Validate a raw mapping into a Config or raise a one-line InputError."""
+def config_from_dict(raw: dict, source: str = "config", origins: Origins | None = None) -> Config:
+    """Validate a raw mapping into a Config or raise a one-line InputError blaming the file or option at fault."""
     if not isinstance(raw, dict):
         raise InputError(source, "top level must be a mapping of sections")
     try:
         return Config.model_validate(raw)
     except ValidationError as error:
-        raise describe_validation_error(error, source) from None
+        raise describe_validation_error(error, source, origins) from None
+
+
+def _check_expansion(value: Any, source: str) -> None:
+    """Refuse YAML whose aliases expand beyond MAX_EXPANDED_NODES values (a 'billion laughs'), or refer to themselves."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        if id(node) in sizes:
+            if sizes[id(node)] < 0:
+                raise InputError(source, "a YAML alias refers to itself")
+            return sizes[id(node)]
+        sizes[id(node)] = -1
+        children = node.values() if isinstance(node, dict) else node
+        total = 1 + sum(size(child) for child in children)
+        if total > MAX_EXPANDED_NODES:
+            raise InputError(source, f"YAML expands to more than {MAX_EXPANDED_NODES:,} values (aliases?); not a config")
+        sizes[id(node)] = total
+        return total
+
+    size(value)
 
 
 def read_config_file(path: str | Path) -> dict:
-    """Read a YAML config file into a raw mapping."""
+    """Read a YAML config file (at most 1 MB) into a raw mapping."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise InputError(str(path), "file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(str(path), f"cannot read: {error}") from None
+    except OSError as error:
+        raise InputError(str(path), f"cannot read ({error.strerror or error})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InputError(str(path), f"larger than {MAX_CONFIG_BYTES // 1_000_000} MB; not a config file")
+    try:
+        raw = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(str(path), "not UTF-8 text; expected a YAML config") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
-        raise InputError(str(path), f"{where}invalid YAML ({getattr(error, 'problem', error)})") from None
+        problem = _short(str(getattr(error, "problem", None) or error).splitlines()[0])
+        raise InputError(str(path), f"{where}invalid YAML ({problem})") from None
+    except RecursionError:
+        raise InputError(str(path), "YAML nested too deeply; not a config") from None
+    _check_expansion(raw, str(path))
     return raw or {}
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Read YAML (or defaults), apply overrides and validate once."""
     raw = read_config_file(path) if path else {}
-    apply_overrides(raw, overrides or [])
-    return config_from_dict(raw, str(path) if path else "config")
+    origins: Origins = {}
+    if isinstance(raw, dict):
+        apply_overrides(raw, overrides or [], origins)
+    return config_from_dict(raw, str(path) if path else "config", origins)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.allocator import keep_freed_memory
 from engine.checkpoint import load_checkpoint
-from engine.config import Config, apply_overrides, config_from_dict, read_config_file
+from engine.config import Config, Origins, apply_overrides, config_from_dict, read_config_file, set_key
 from engine.controls import ControlChannel
 from engine.dataset import Scaler, prepare_data
+from engine.errors import InputError
 from engine.trainer import EventSink, Trainer, resolve_device
 
 DEFAULT_CONFIG = "config.yaml"
@@ -27,26 +29,31 @@ class RunOptions:
 
 
 def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
-    """The validated config (the checkpoint's when resuming) and the checkpoint state, if any."""
+    """The validated config (the checkpoint's when resuming) and the checkpoint state, if any.
+
+    `--config` with `--resume` is refused: a resumed run keeps its checkpoint's config, changed only by `--set`.
+    Errors name the option that set a bad value (`--set`, `--data`, `--epochs`) or else the file.
+    """
+    if options.resume and options.config:
+        raise InputError("--config", "cannot be combined with --resume (a resumed run keeps its checkpoint's "
+                                     "config); change values with --set key=value")
     state = load_checkpoint(options.resume) if options.resume else None
     if state is not None:
-        raw, source = state["config"], f"{options.resume} (config)"
+        raw, source = copy.deepcopy(state["config"]), f"{options.resume} (config)"
     elif options.config or Path(DEFAULT_CONFIG).is_file():
         source = options.config or DEFAULT_CONFIG
         raw = read_config_file(source)
     else:
         raw, source = {}, "config"
-    overrides = list(options.overrides)
-    if options.data:
-        overrides.append(f"data.source={options.data}")
+    if not isinstance(raw, dict):
+        raise InputError(source, "top level must be a mapping of sections")
+    origins: Origins = {}
+    apply_overrides(raw, options.overrides, origins)
+    if options.data:  # a path goes in verbatim: YAML could turn a name like '2024.csv' into something else
+        set_key(raw, ["data", "source"], options.data, "--data", origins)
     if options.epochs is not None:
-        overrides.append(f"training.epochs={options.epochs}")
-    # Paths go in verbatim: YAML would read 'prices.csv' fine but could turn '2024.csv'-like names into numbers.
-    raw = apply_overrides(raw, [o for o in overrides if not o.startswith("data.source=")])
-    for override in overrides:
-        if override.startswith("data.source="):
-            raw.setdefault("data", {})["source"] = override.partition("=")[2]
-    return config_from_dict(raw, source), state
+        set_key(raw, ["training", "epochs"], options.epochs, "--epochs", origins)
+    return config_from_dict(raw, source, origins), state
 
 
 def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, controls: ControlChannel | None = None,

@@ -54,3 +54,47 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path, capsys):
     assert main(["train", "--config", str(tmp_path / "bad.yaml")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and "training.epochs" in err
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n" \
+       "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    (BOMB, "YAML expands to more than 10,000 values"),
+    ("a: &a [*a]\n", "a YAML alias refers to itself"),
+    ("training: {learning_rate: " + "x" * 5000 + "}\n", "training.learning_rate: Input should be a valid number"),
+    ("training: {learning_rate: [" + ", ".join(["1"] * 3000) + "]}\n", "(got [1, 1, 1, 1, 1, 1, 1, 1, ...])"),
+    ("? " + "x" * 5000 + "\n: 1\n", "unknown key 'xxxx"),
+    ("# padding\n" * 120_000, "larger than 1 MB; not a config file"),
+    (b"\xff\xfe\x00", "not UTF-8 text"),
+])
+def test_hostile_config_files_give_a_short_line(tmp_path, capsys, content, message):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and len(err) - len(str(path)) < 260
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--set", "training.lr=0.1"], "error: --set: unknown key 'training.lr' (did you mean 'training.learning_rate'?)"),
+    (["--epochs", "0"], "error: --epochs: training.epochs: Input should be greater than or equal to 1 (got 0)"),
+    (["--set", "training.epochs=0"], "error: --set: training.epochs: Input should be greater than or equal to 1 (got 0)"),
+    (["--set", "trainng.epochs=3"], "error: --set: unknown key 'trainng' (did you mean 'training'?)"),
+    (["--config", "c.yaml"], "error: c.yaml: training.batch_size: Input should be greater than or equal to 1 (got 0)"),
+    (["--config", "c.yaml", "--epochs", "5"], "error: c.yaml: training.batch_size: Input should be greater than or equal to 1 (got 0)"),
+    (["--config", "c.yaml", "--resume", "x.pt"], "error: --config: cannot be combined with --resume"),
+])
+def test_errors_blame_the_option_or_file_that_set_the_value(tmp_path, capsys, argv, expected):
+    (tmp_path / "c.yaml").write_text("training:\n  batch_size: 0\n")
+    assert main(["train", *argv]) == 2
+    assert capsys.readouterr().err.startswith(expected)
+
+
+def test_a_set_value_overrides_the_file_and_is_not_blamed_on_it(tmp_path):
+    from engine.session import RunOptions, resolve_config
+
+    (tmp_path / "c.yaml").write_text("training:\n  batch_size: 0\n")
+    config, _ = resolve_config(RunOptions("c.yaml", "prices 2024.csv", 7, None, ["training.batch_size=32"]))
+    assert (config.training.batch_size, config.training.epochs, config.data.source) == (32, 7, "prices 2024.csv")
