@@ -1,0 +1,390 @@
+"""The control socket: exact event stream, controls with their source, and abuse that never stalls training."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import threading
+
+import pytest
+
+from engine import control_protocol as protocol
+from engine.control_client import ControlClient
+from engine.control_server import ControlServer
+from engine.controls import ControlChannel
+from engine.errors import InputError
+from engine.events import HyperparamChanged, Paused, SessionNote, StepEvent
+from engine.logreader import read_jsonl
+from engine.runlog import RunLog
+from tests.control_harness import FakeRun, RawClient, wait_for
+
+
+@pytest.fixture
+def make_run(tmp_path):
+    """Start FakeRuns under tmp_path; each is stopped at teardown."""
+    runs = []
+
+    def make(name: str = "run", **options) -> FakeRun:
+        run = FakeRun(tmp_path / name, **options).start()
+        runs.append(run)
+        return run
+
+    yield make
+    for run in runs:
+        run.stop()
+
+
+def events_of(lines: list[bytes]) -> list[bytes]:
+    """The event lines of a received stream (protocol messages are compact JSON, events are not)."""
+    return [line for line in lines if not line.startswith(protocol.PROTOCOL_PREFIX)]
+
+
+# -- the protocol, pure ---------------------------------------------------------------------------
+def test_decode_names_what_is_wrong():
+    assert protocol.decode(b'{"a": 1}') == {"a": 1}
+    with pytest.raises(protocol.ProtocolError, match="not valid JSON"):
+        protocol.decode(b"{nope")
+    with pytest.raises(protocol.ProtocolError, match="must be a JSON object, got list"):
+        protocol.decode(b"[1, 2]")
+    with pytest.raises(protocol.ProtocolError, match="not UTF-8"):
+        protocol.decode(b'{"a": "\xff"}')
+
+
+@pytest.mark.parametrize("message, problem", [
+    ({"type": "control", "id": 1, "action": "fly"}, "action: 'fly' is not one of"),
+    ({"type": "control", "id": 1, "action": "set", "name": "lr", "value": 5}, "learning rate: must be at most 1"),
+    ({"type": "control", "id": 1, "action": "set", "name": "lr", "value": "0.1"}, "lr: value missing or not a number"),
+    ({"type": "control", "id": 1, "action": "set", "name": "lr", "value": True}, "lr: value missing or not a number"),
+    ({"type": "control", "id": 1, "action": "set", "value": 0.1}, "name: missing"),
+    ({"type": "control", "id": 1, "action": "set", "name": "momentum", "value": 0.1}, "momentum: unknown setting"),
+    ({"type": "control", "action": "pause"}, "id: missing or not an integer"),
+    ({"type": "control", "id": 1, "action": "pause", "source": 7}, "source: must be a string"),
+    ({"type": "dance", "id": 1}, "unknown message type 'dance'"),
+])
+def test_bad_controls_are_named(message, problem):
+    with pytest.raises(protocol.ProtocolError, match=problem):
+        protocol.to_control(message, "attach", 42)
+
+
+def test_control_source_says_who_and_through_what():
+    set_lr = protocol.to_control(protocol.control_message(3, "set", "lr", 0.002), "attach", 4242)
+    assert (set_lr.action, set_lr.name, set_lr.value, set_lr.source) == ("set", "lr", 0.002, "attach pid 4242")
+    remedy = protocol.to_control(protocol.control_message(4, "pause", source="remedy"), "attach", 4242)
+    assert remedy.source == "remedy via attach pid 4242"
+
+
+def test_hello_checks():
+    assert protocol.check_hello(protocol.client_hello("attach", False)) == ("attach", False)
+    with pytest.raises(protocol.ProtocolError, match="protocol 2 not supported"):
+        protocol.check_hello({"type": "hello", "protocol": 2})
+    with pytest.raises(protocol.ProtocolError, match="protocol None not supported"):
+        protocol.check_hello({"type": "hello"})
+    with pytest.raises(protocol.ProtocolError, match="first message must be a hello"):
+        protocol.check_hello({"type": "control"})
+
+
+def test_another_uid_is_refused():
+    me = os.getuid()
+    assert protocol.peer_refusal(me, me) == ""
+    assert protocol.peer_refusal(me + 1, me) == f"uid {me + 1} may not control a run owned by uid {me}"
+    assert protocol.peer_refusal(0, me) if me != 0 else protocol.peer_refusal(1000, 0)
+
+
+def test_server_applies_the_uid_check(make_run):
+    run = make_run()
+    run.server.owner_uid = os.getuid() + 1  # as if the run belonged to someone else
+    with pytest.raises(InputError, match="refused: uid .* may not control a run owned by uid"):
+        ControlClient(run.server.path)
+    run.advances()
+
+
+# -- the stream -----------------------------------------------------------------------------------
+def test_modes_and_close_unlinks(make_run):
+    run = make_run()
+    assert stat.S_IMODE(os.stat(run.run_dir).st_mode) == 0o700
+    assert stat.S_ISSOCK(os.stat(run.server.path).st_mode)
+    assert stat.S_IMODE(os.stat(run.server.path).st_mode) == 0o600
+    run.stop()
+    assert not run.server.path.exists()
+
+
+def test_clients_get_the_log_exactly_backlog_then_live(tmp_path, make_run):
+    earlier = RunLog(tmp_path / "run")  # a resumed run: an earlier process's events come first
+    for step in range(1, 6):
+        earlier.write(StepEvent(0, step, 100, step, 0.9))
+    earlier.close()
+    run = make_run()
+    run.advances()
+    first = RawClient(run.server.path).read_along()
+    run.advances()
+    late = RawClient(run.server.path).read_along()
+    live_only = RawClient(run.server.path, backlog=False).read_along()
+    run.advances()
+    run.stop()
+    lines = run.lines()
+    assert [json.loads(line)["loss"] for line in lines[:5]] == [0.9] * 5
+    for client in (first, late):
+        received = client.read_to_end()
+        assert json.loads(received[0])["type"] == "hello" and json.loads(received[0])["run_id"] == "run-1"
+        assert received.count(protocol.BACKLOG_END.strip()) == 1
+        assert events_of(received) == lines  # no loss, no duplicate, verbatim
+        assert json.loads(received[-1]) == {"type": "bye", "reason": "run ended"}
+    received = live_only.read_to_end()
+    assert protocol.BACKLOG_END.strip() not in received
+    live = events_of(received)
+    assert live and lines[-len(live):] == live
+    assert any(b'"what": "client attached"' in line for line in lines)
+
+
+def test_control_client_backlog_live_and_controls(make_run):
+    run = make_run()
+    run.advances()
+    client = ControlClient(run.server.path)
+    assert client.hello["run_id"] == "run-1" and client.hello["pid"] == os.getpid()
+    history, notices = client.read_backlog()
+    assert notices == []
+    batches, replies, closed = [], [], []
+    client.start(batches.append, replies.append, closed.append)
+    ids = [client.pause(), client.set("lr", 0.002), client.set("dropout", 0.3, source="remedy"), client.resume(),
+           client.save()]
+    with pytest.raises(InputError, match="learning rate: must be at most 1"):
+        client.set("lr", 7)
+    wait_for(lambda: len(replies) == 5, what="five replies")
+    assert [(r["id"], r["ok"]) for r in replies] == [(i, True) for i in ids]
+    wait_for(lambda: len(run.received) >= 6, what="controls reaching the loop")
+    me = f"attach pid {os.getpid()}"
+    assert [(c.action, c.name, c.value, c.source) for c in run.received[:6]] == [
+        ("note", "client attached", 0.0, me), ("pause", "", 0.0, me), ("set", "lr", 0.002, me),
+        ("set", "dropout", 0.3, f"remedy via {me}"), ("resume", "", 0.0, me), ("save", "", 0.0, me)]
+    wait_for(lambda: any(isinstance(e, SessionNote) and e.what == "save" for b in batches for e in b), what="save event")
+    client.close()
+    wait_for(lambda: closed == ["detached"], what="on_close")
+    wait_for(lambda: any(c.name == "client detached" for c in run.received), what="detach note")
+    run.stop()
+    live = [e for batch in batches for e in batch]
+    steps = list(history.step_index) + [e.step for e in live if isinstance(e, StepEvent)]
+    logged, _ = read_jsonl(run.log.path)
+    assert steps == list(logged.step_index)[:len(steps)] and len(steps) > 50
+    changes = [e for e in live if isinstance(e, HyperparamChanged)]
+    assert [(e.name, e.new, e.source) for e in changes] == [("lr", 0.002, me), ("dropout", 0.3, f"remedy via {me}")]
+    assert [e.source for e in live if isinstance(e, Paused)] == [me]
+
+
+def test_controls_keep_arrival_order(make_run):
+    run = make_run()
+    client = ControlClient(run.server.path, client_name="bot", backlog=False)
+    values = [0.001 * (i + 1) for i in range(40)]
+    for value in values:
+        client.set("lr", value)
+    wait_for(lambda: sum(c.action == "set" for c in run.received) == 40, what="forty controls")
+    assert [c.value for c in run.received if c.action == "set"] == values
+    assert {c.source for c in run.received if c.action == "set"} == {f"bot pid {os.getpid()}"}
+    client.close()
+
+
+def test_replies_name_problems_and_the_connection_survives(make_run):
+    run = make_run()
+    raw = RawClient(run.server.path, backlog=False)
+    bad = [b"{nope", b"[1]", b'{"type": "control", "id": 1, "action": "fly"}',
+           b'{"type": "control", "id": 2, "action": "set", "name": "lr", "value": 2}',
+           b'{"type": "control", "id": 3, "action": "set", "name": "lr", "value": "abc"}',
+           b'{"type": "control", "id": 4, "action": "set", "name": "lr"}', b'{"type": "hello", "protocol": 1}']
+    raw.send(b"\n".join(bad) + b'\n{"type": "control", "id": 9, "action": "pause"}\n')
+    raw.read_until(lambda line: b'"id":9' in line)
+    replies = [m for m in raw.messages() if m["type"] == "reply"]
+    assert [(r["id"], r["ok"]) for r in replies] == [(None, False), (None, False), (1, False), (2, False), (3, False),
+                                                    (4, False), (None, False), (9, True)]
+    errors = [r["error"] for r in replies[:-1]]
+    assert "not valid JSON" in errors[0] and "got list" in errors[1] and "'fly'" in errors[2]
+    assert errors[3] == "learning rate: must be at most 1" and "not a number" in errors[4] and errors[5]
+    assert "unknown message type 'hello'" in errors[6]
+    wait_for(lambda: any(c.action == "pause" for c in run.received), what="the good control")
+    run.advances()
+    raw.close()
+
+
+# -- abuse ----------------------------------------------------------------------------------------
+def test_bad_hellos_get_an_error_then_close(make_run):
+    run = make_run(hello_timeout=0.3)
+    watcher = RawClient(run.server.path).read_along()
+    cases = [(b'{"type": "hello", "protocol": 2, "client": "x"}\n', "protocol 2 not supported"),
+             (b'{"type": "control", "id": 1, "action": "stop"}\n', "first message must be a hello"),
+             (b"garbage\n", "not valid JSON"), (b'"hello"\n', "got str"),
+             (b'{"type": "hello", "protocol": 1, "client": "\\u0007"}\n', "client: must be at most 64 printable")]
+    for data, problem in cases:
+        raw = RawClient(run.server.path, hello=False)
+        raw.send(data)
+        raw.read_to_end()
+        assert len(raw.messages()) == 1 and problem in raw.messages()[0]["error"], (data, raw.messages())
+    silent = RawClient(run.server.path, hello=False)
+    half = RawClient(run.server.path, hello=False)
+    half.send(b'{"type": "hel')
+    assert silent.read_to_end() == [] and half.read_to_end() == []  # closed after the hello timeout
+    assert "no hello within 0.3 s" in run.server.dropped
+    run.advances()
+    assert not any(c.action != "note" for c in run.received)
+    run.stop()
+    assert events_of(watcher.read_to_end()) == run.lines()
+
+
+def test_oversized_line_gets_an_error_and_close(make_run):
+    run = make_run()
+    watcher = RawClient(run.server.path).read_along()
+    for hello in (False, True):
+        raw = RawClient(run.server.path, hello=hello, backlog=False)
+        try:
+            raw.send(b"x" * (protocol.MAX_LINE * 4))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may hang up before all of it is sent
+        raw.read_to_end()
+        assert raw.messages()[-1] == {"type": "error", "error": f"message longer than {protocol.MAX_LINE} bytes"}
+    exact = RawClient(run.server.path, backlog=False)  # a line of exactly MAX_LINE bytes is fine
+    filler = protocol.MAX_LINE - len(b'{"type":"control","id":5,"action":"save","source":""}\n')
+    exact.send(b'{"type":"control","id":5,"action":"save","source":""' + b" " * filler + b"}\n")
+    exact.read_until(lambda line: b'"id":5' in line)
+    assert {"type": "reply", "id": 5, "ok": True} in exact.messages()
+    exact.close()
+    run.advances()
+    run.stop()
+    assert events_of(watcher.read_to_end()) == run.lines()
+
+
+def test_half_sent_messages_and_vanishing_clients(make_run):
+    run = make_run(payload=2000)  # big lines, so a vanishing reader leaves a lot unsent
+    watcher = RawClient(run.server.path).read_along()
+    run.advances(200)
+    for _ in range(5):
+        raw = RawClient(run.server.path)
+        raw.send(b'{"type": "control", "id": 1, "act')  # half a control, then gone
+        raw.sock.recv(1000)  # mid-stream
+        raw.close()
+    silent = RawClient(run.server.path)
+    silent.send(b'{"type": "control", "id": 1, "act')  # half a control, then silence: harmless
+    wait_for(lambda: sum(c.name == "client detached" for c in run.received) == 5, what="five detach notes")
+    run.advances()
+    silent.close()  # it never reads, so the run end would wait out close()'s flush timeout for it
+    run.stop()
+    assert events_of(watcher.read_to_end()) == run.lines()
+    assert not any(c.action != "note" for c in run.received)
+
+
+def test_a_client_that_never_reads_is_dropped_not_waited_for(make_run):
+    run = make_run(payload=1000, max_lag=256 * 1024)
+    watcher = RawClient(run.server.path).read_along()
+    stuck = RawClient(run.server.path)
+    stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    wait_for(lambda: any(r.startswith("too far behind") for r in run.server.dropped), what="the stuck client dropped")
+    wait_for(lambda: any(c.name.startswith("client dropped: too far behind") for c in run.received), what="drop note")
+    run.advances()
+    stuck.close()
+    late = RawClient(run.server.path).read_along()  # joins after the drop and still gets everything
+    run.advances()
+    run.stop()
+    lines = run.lines()
+    assert events_of(watcher.read_to_end()) == lines
+    assert events_of(late.read_to_end()) == lines
+
+
+def test_a_burst_of_garbage_connections(make_run):
+    run = make_run(max_clients=32, hello_timeout=60)
+    watcher = ControlClient(run.server.path)
+    history, _ = watcher.read_backlog()
+    batches, closed = [], []
+    watcher.start(batches.append, on_close=closed.append)
+    holders = [RawClient(run.server.path, hello=False) for _ in range(31)]  # silent: they hold the other 31 slots
+    wait_for(lambda: run.server.connections == 32, what="32 connections")
+    garbage = [(b"garbage %d\n" % i, "not valid JSON") for i in range(40)] + \
+              [(b"\xff\xfe\n", "not UTF-8"), (b"[]\n", "got list"), (b'{"type": "hello", "protocol": 99}\n', "protocol 99"),
+               (b"7\n", "got int"), (b'{"type": "control", "id": 1, "action": "stop"}\n', "first message must be a hello")] * 12
+    for wave in ("full", "open"):
+        clients = []
+        for data, _ in garbage:
+            raw = RawClient(run.server.path, hello=False)
+            try:
+                raw.send(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused before it finished sending
+            clients.append(raw)
+        run.advances()
+        for raw, (_, problem) in zip(clients, garbage):
+            raw.read_to_end()
+            raw.close()
+            errors = [m["error"] for m in raw.messages()]
+            if wave == "full":
+                assert errors == ["too many clients (at most 32)"]
+            else:
+                assert len(errors) == 1 and (problem in errors[0] or errors[0] == "too many clients (at most 32)"), errors
+        for holder in holders:
+            holder.close()
+        holders = []
+    good = ControlClient(run.server.path, client_name="after", backlog=False)  # the server still serves
+    good.pause()
+    wait_for(lambda: any(c.action == "pause" for c in run.received), what="a control after the bursts")
+    good.close()
+    assert not any(c.action == "stop" for c in run.received)
+    run.advances()
+    run.stop()
+    logged, _ = read_jsonl(run.log.path)
+    wait_for(lambda: closed == ["run ended"], what="the watcher's end")
+    steps = list(history.step_index) + [e.step for b in batches for e in b if isinstance(e, StepEvent)]
+    assert steps == list(logged.step_index)
+
+
+def test_long_run_directory_paths(tmp_path, make_run):
+    deep = "d" * 60 + "/" + "e" * 60
+    run = make_run(deep)
+    assert len(os.fsencode(str(run.server.path))) > 108
+    assert stat.S_IMODE(os.stat(run.server.path).st_mode) == 0o600
+    client = ControlClient(run.server.path)
+    history, _ = client.read_backlog()
+    client.stop()
+    wait_for(lambda: any(c.action == "stop" for c in run.received), what="stop through a long path")
+    client.close()
+    run.stop()
+    assert not run.server.path.exists()
+
+
+def test_stale_or_missing_socket_says_the_run_is_not_live(tmp_path):
+    missing = tmp_path / "gone" / protocol.SOCKET_FILE
+    with pytest.raises(InputError, match="no control socket here: the run is not live"):
+        ControlClient(missing)
+    run_dir = tmp_path / "crashed"
+    run_dir.mkdir()
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(run_dir / protocol.SOCKET_FILE))
+    stale.close()  # a crashed run: the file stays, nothing listens
+    with pytest.raises(InputError, match=r"crashed/control.sock: nothing listens on this socket: the run is not live"):
+        ControlClient(run_dir / protocol.SOCKET_FILE)
+    server = ControlServer(run_dir, ControlChannel(), run_dir / "events.jsonl")
+    server.start()  # replaces the stale file
+    try:
+        client = ControlClient(run_dir / protocol.SOCKET_FILE, backlog=False)
+        client.close()
+        with pytest.raises(OSError):
+            ControlServer(run_dir, ControlChannel(), run_dir / "events.jsonl").start()  # a live one is not taken over
+    finally:
+        server.close()
+    assert not (run_dir / protocol.SOCKET_FILE).exists()
+
+
+def test_protocol_mismatch_from_the_server(tmp_path):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / protocol.SOCKET_FILE))
+    listener.listen(1)
+    client_side = []
+
+    def answer():
+        conn, _ = listener.accept()
+        conn.recv(1000)
+        conn.sendall(b'{"type":"hello","protocol":9}\n')
+        client_side.append(conn)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    with pytest.raises(InputError, match="the run speaks protocol 9, this client 1"):
+        ControlClient(tmp_path / protocol.SOCKET_FILE)
+    thread.join(10)
+    listener.close()
+    client_side[0].close()
