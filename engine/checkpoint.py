@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -12,7 +14,10 @@ import torch
 from engine.errors import InputError
 
 FORMAT_VERSION = 1
-REQUIRED_KEYS = ("format", "model", "optimizer", "epoch", "step", "config", "scaler", "hparams", "rng")
+ZIP_MAGIC = b"PK\x03\x04"
+KEY_TYPES = {"model": dict, "optimizer": dict, "epoch": int, "step": int, "config": dict, "scaler": dict,
+             "hparams": dict, "rng": dict}
+REQUIRED_KEYS = ("format", *KEY_TYPES)
 
 
 def save_checkpoint(state: dict, path: str | Path) -> Path:
@@ -37,21 +42,74 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
     return path
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint safely, or raise a one-line InputError saying what is wrong with it."""
-    path = Path(path)
+def _suggest_inside(directory: Path) -> str:
+    """For a directory given as a checkpoint: the newest finished .pt under it, if any."""
+    found = [p for p in [*directory.glob("*.pt"), *directory.glob("checkpoints/*.pt")] if not p.name.startswith(".")]
+    newest = max(found, key=lambda p: p.stat().st_mtime, default=None)
+    return f"; the newest checkpoint in it is {newest}" if newest else "; it holds no .pt checkpoint"
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what is not a finished checkpoint file before torch opens it."""
+    if path.is_dir():
+        raise InputError(str(path), f"is a directory, expected a checkpoint file (.pt){_suggest_inside(path)}")
+    if not path.exists():
+        raise InputError(str(path), "no such file; expected a checkpoint (.pt) written by stockpred-tui")
+    if path.name.endswith(".tmp"):
+        raise InputError(str(path), "is the temporary of an unfinished save, never loaded; use a finished .pt beside it")
     if not path.is_file():
-        raise InputError(str(path), "checkpoint not found")
+        raise InputError(str(path), "is not a regular file; expected a checkpoint (.pt) written by stockpred-tui")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
-        reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
-        raise InputError(str(path), f"not a readable checkpoint ({reason})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
-        raise InputError(str(path), "not a stockpred-tui checkpoint (missing or unknown format version)")
+        with open(path, "rb") as file:
+            head = file.read(4)
+    except OSError as error:
+        raise InputError(str(path), f"cannot read the checkpoint ({error.strerror or error})") from None
+    if not head:
+        raise InputError(str(path), "is empty (0 bytes); expected a checkpoint written by stockpred-tui")
+    if head != ZIP_MAGIC:
+        kind = "a pickle or a legacy torch file" if head[:1] == b"\x80" else "text" if head.isascii() else "binary data"
+        raise InputError(str(path), f"is {kind}, not a checkpoint: expected the zip archive that torch.save writes "
+                                    "(other formats are never unpickled)")
+
+
+def _torch_problem(error: Exception) -> str:
+    """What a torch.load failure means for the user, in words rather than torch's multi-paragraph notice."""
+    text = str(error)
+    if "Weights only load failed" in text or isinstance(error, pickle.UnpicklingError):
+        return "holds Python objects other than tensors and plain data; refused unloaded (loading them could run code)"
+    if "central directory" in text or isinstance(error, (EOFError, zipfile.BadZipFile)):
+        return "is truncated or damaged (the zip archive is incomplete: an interrupted copy?); expected a whole checkpoint"
+    return "is a zip archive that torch cannot read as a checkpoint (damaged, or another program's zip)"
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint safely (weights_only), or raise a one-line InputError naming the file and what is wrong."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about legacy formats; the error below says it once
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as error:
+        raise InputError(str(path), f"cannot read the checkpoint ({error.strerror or error})") from None
+    except Exception as error:  # torch raises RuntimeError, UnpicklingError, KeyError, ValueError... for bad files
+        raise InputError(str(path), _torch_problem(error)) from None
+    if not isinstance(state, dict):
+        raise InputError(str(path), f"is a PyTorch file holding a {type(state).__name__}, not a stockpred-tui checkpoint "
+                                    "(expected a dict with format, model, optimizer, ...)")
+    if "format" not in state:
+        keys = ", ".join(sorted(map(str, state))[:5])[:80]
+        raise InputError(str(path), f"is a PyTorch checkpoint but not stockpred-tui's (no 'format' key; has {keys})")
+    if not (type(state["format"]) is int and state["format"] == FORMAT_VERSION):
+        raise InputError(str(path), f"is checkpoint format {str(state['format'])[:20]}; this version reads format "
+                                    f"{FORMAT_VERSION}")
     missing = [key for key in REQUIRED_KEYS if key not in state]
     if missing:
-        raise InputError(str(path), f"checkpoint lacks {', '.join(missing)}")
+        raise InputError(str(path), f"is a damaged stockpred-tui checkpoint: lacks {', '.join(missing)}")
+    wrong = [f"'{key}' is a {type(state[key]).__name__}, expected {kind.__name__}" for key, kind in KEY_TYPES.items()
+             if not isinstance(state[key], kind) or isinstance(state[key], bool)]
+    if wrong:
+        raise InputError(str(path), f"is a damaged stockpred-tui checkpoint: {wrong[0]}")
     return state
 
 

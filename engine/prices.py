@@ -12,6 +12,7 @@ from engine.errors import InputError
 BUNDLED_PRICES = Path(__file__).parent / "data" / "stocks.csv.gz"
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close"]
 REQUIRED_COLUMNS = ["date", "open", "high", "low", "close", "volume"]
+GAP_DAYS = 60  # longer than any market closure; a hole this long means missing data
 
 
 def _canonical(name: str) -> str:
@@ -42,11 +43,37 @@ def _check_numbers(frame: pd.DataFrame, source: str) -> None:
             row = int(np.flatnonzero(bad)[0])
             raise InputError(source, f"row {row + 2}: column '{column}' is not a number ({frame[column].iloc[row]!r})")
         frame[column] = values.astype("float64")
+        infinite = ~np.isfinite(frame[column].to_numpy())
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
+            raise InputError(source, f"row {row + 2}: column '{column}' is not a finite number ({frame[column].iloc[row]})")
         floor_ok = values >= 0 if column == "volume" else values > 0
         if not floor_ok.all():
             row = int(np.flatnonzero(~floor_ok.to_numpy())[0])
             kind = "negative" if column == "volume" else "not positive"
             raise InputError(source, f"row {row + 2}: column '{column}' is {kind} ({values.iloc[row]})")
+
+
+def _check_ranges(frame: pd.DataFrame, source: str) -> None:
+    """A day's High cannot be below its Low: such a row is a data error, named with its row number."""
+    inverted = (frame["high"] < frame["low"]).to_numpy()
+    if inverted.any():
+        row = int(np.flatnonzero(inverted)[0])
+        raise InputError(source, f"row {row + 2}: High {frame['high'].iloc[row]:g} is below Low {frame['low'].iloc[row]:g}")
+
+
+def _gap_notices(frame: pd.DataFrame, source: str) -> list[str]:
+    """One notice per ticker whose dates jump by more than GAP_DAYS: windows and returns span the hole."""
+    notices = []
+    for ticker, group in frame.groupby("ticker", sort=False):
+        gaps = group["date"].diff().dt.days.fillna(0)
+        if gaps.max() > GAP_DAYS:
+            at = int(gaps.to_numpy().argmax())
+            count = int((gaps > GAP_DAYS).sum())
+            notices.append(f"{source}: {ticker} has {count} date gap(s) over {GAP_DAYS} days, the longest "
+                           f"{int(gaps.iloc[at])} days ({group['date'].iloc[at - 1].date()} to {group['date'].iloc[at].date()}); "
+                           f"returns across a gap are trained on as one day")
+    return notices
 
 
 def tidy_prices(frame: pd.DataFrame, source: str, default_ticker: str) -> tuple[pd.DataFrame, list[str]]:
@@ -65,6 +92,7 @@ def tidy_prices(frame: pd.DataFrame, source: str, default_ticker: str) -> tuple[
     frame["ticker"] = frame["ticker"].astype(str).str.strip()
     frame["date"] = _parse_dates(frame, source)
     _check_numbers(frame, source)
+    _check_ranges(frame, source)
     duplicated = frame.duplicated(["ticker", "date"])
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
@@ -73,6 +101,7 @@ def tidy_prices(frame: pd.DataFrame, source: str, default_ticker: str) -> tuple[
     if unsorted:
         notices.append(f"{source}: dates of {', '.join(unsorted)} were not in order; sorted them")
     frame = frame.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
+    notices += _gap_notices(frame, source)
     return frame[["ticker", "date", *PRICE_COLUMNS, "volume"]], notices
 
 

@@ -109,3 +109,24 @@ def test_unsorted_dates_are_repaired_with_a_notice(tmp_path):
     data = prepare_data(load_config(None, [f"data.source={_write(tmp_path, frame)}", "data.window=10", "data.volatility_window=5"]))
     assert any("sorted them" in n for n in data.summary["notices"])
     assert data.summary["splits"]["train"]["first"] < data.summary["splits"]["val"]["first"]
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda f: f.assign(High=f["High"].where(f.index != 4, f["Low"] * 0.9)), "row 6: High "),
+    (lambda f: f.assign(Close=f["Close"].astype(object).where(f.index != 8, "inf")), "row 10: column 'close' is not a finite number (inf)"),
+    (lambda f: f.assign(Volume=f["Volume"].astype(object).where(f.index != 2, "-inf")), "row 4: column 'volume' is not a finite number (-inf)"),
+])
+def test_impossible_prices_are_one_line_errors_without_numpy_warnings(tmp_path, recwarn, mutate, message):
+    path = _write(tmp_path, mutate(_prices()))
+    with pytest.raises(InputError) as caught:
+        prepare_data(load_config(None, [f"data.source={path}", "data.window=10", "data.volatility_window=5"]))
+    assert message in str(caught.value) and not [w for w in recwarn if "numpy" in str(w.filename) or "divide" in str(w.message)]
+
+
+def test_a_multi_month_gap_is_a_notice(tmp_path):
+    frame = _prices(200)
+    frame = frame.assign(Date=[d if i < 150 else (pd.Timestamp(d) + pd.Timedelta(days=100)).strftime("%m/%d/%Y")
+                               for i, d in enumerate(frame["Date"])])
+    data = prepare_data(load_config(None, [f"data.source={_write(tmp_path, frame)}", "data.window=10", "data.volatility_window=5"]))
+    gap = [n for n in data.summary["notices"] if "date gap" in n]
+    assert len(gap) == 1 and "P has 1 date gap(s) over 60 days, the longest 101 days (2020-07-28 to 2020-11-06)" in gap[0]
