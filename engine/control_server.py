@@ -17,7 +17,8 @@ from engine.events import Event
 
 CHUNK = 256 * 1024  # bytes of the log read per refill of a client's output
 MAX_REPLIES = 1024 * 1024  # bytes of replies a client may leave unread before it is dropped
-CREDENTIALS = struct.Struct("3i")  # SO_PEERCRED: pid, uid, gid
+CREDENTIALS = struct.Struct("3i")
+COALESCE_S = 0.002  # at most one look at the log per 2 ms: a burst of events costs one wake-up, not one each  # SO_PEERCRED: pid, uid, gid
 
 
 class _Client:
@@ -67,6 +68,8 @@ class ControlServer:
         self._log_fd: int | None = None
         self._broadcast = 0  # log bytes every streaming client has been handed (always a line boundary)
         self._wake_pending = False
+        self._last_catch_up = 0.0
+        self._catch_up_at: float | None = None
         self._stop_at: float | None = None
         self._listener: socket.socket | None = None
         self._wake_r: socket.socket | None = None
@@ -152,7 +155,10 @@ class ControlServer:
                         self.dropped.append(f"internal error: {type(error).__name__}: {error}")
                         if isinstance(key.data, _Client):
                             self._drop(key.data, "")
-                self._expire()
+                try:
+                    self._expire()
+                except Exception as error:
+                    self.dropped.append(f"internal error: {type(error).__name__}: {error}")
         finally:
             self._shutdown()
 
@@ -172,6 +178,8 @@ class ControlServer:
 
     def _next_timeout(self) -> float:
         deadlines = [c.deadline for c in self._clients.values() if c.deadline]
+        if self._catch_up_at is not None:
+            deadlines.append(self._catch_up_at)
         if self._stop_at is not None:
             deadlines.append(self._stop_at)
         return max(0.0, min([time.monotonic() + 1.0, *deadlines]) - time.monotonic())
@@ -182,7 +190,18 @@ class ControlServer:
                 pass
         except BlockingIOError:
             pass
+        now = time.monotonic()
+        if now - self._last_catch_up >= COALESCE_S:
+            self._new_lines()
+        elif self._catch_up_at is None:
+            # Events in a burst: send them together a moment later; the sink stays quiet until then.
+            self._catch_up_at = self._last_catch_up + COALESCE_S
+
+    def _new_lines(self) -> None:
+        """Clear the wake flag, then look at the log (in this order, so no write goes unseen)."""
+        self._catch_up_at = None
         self._wake_pending = False
+        self._last_catch_up = time.monotonic()
         self._catch_up()
 
     def _expire(self) -> None:
@@ -190,8 +209,10 @@ class ControlServer:
         for client in list(self._clients.values()):
             if client.deadline and now >= client.deadline:
                 self._drop(client, "" if client.closing else f"no hello within {self.hello_timeout:g} s")
-        if self._stop_at is None:
-            self._catch_up()
+        due = self._catch_up_at is not None and now >= self._catch_up_at
+        # Once a second even unasked: a line some other writer appended still reaches the clients.
+        if self._stop_at is None and (due or now - self._last_catch_up >= 1.0):
+            self._new_lines()
 
     def _accept(self) -> None:
         for _ in range(64):
