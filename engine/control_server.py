@@ -6,47 +6,17 @@ import os
 import selectors
 import socket
 import stat
-import struct
 import threading
 import time
 from pathlib import Path
 
 from engine import control_protocol as protocol
+from engine.control_connection import Connection, last_line_end, listening, peer_credentials, read_lines, refuse
 from engine.controls import Control, ControlChannel
 from engine.events import Event
 
-CHUNK = 256 * 1024  # bytes of the log read per refill of a client's output
 MAX_REPLIES = 1024 * 1024  # bytes of replies a client may leave unread before it is dropped
-CREDENTIALS = struct.Struct("3i")
-COALESCE_S = 0.002  # at most one look at the log per 2 ms: a burst of events costs one wake-up, not one each  # SO_PEERCRED: pid, uid, gid
-
-
-class _Client:
-    """One connection: its input buffer, what it is owed, and where it stands in the log."""
-
-    def __init__(self, sock: socket.socket, pid: int, deadline: float) -> None:
-        self.sock = sock
-        self.pid = pid
-        self.name = ""
-        self.inbuf = bytearray()
-        self.out = bytearray()
-        self.sent = 0
-        self.pos = 0  # next byte of the log to send
-        self.marker: int | None = None  # log offset where the backlog ends and backlog_end goes
-        self.deadline = deadline  # hello (or closing) deadline; 0 once streaming
-        self.closing = False
-        self.attached = False
-        self.reason = ""  # why the server is closing this connection
-        self.wants_write = False
-
-    @property
-    def pending(self) -> int:
-        """Bytes queued but not yet sent."""
-        return len(self.out) - self.sent
-
-    def queue(self, message: dict) -> None:
-        """Queue a protocol message after what is already queued (always on a line boundary)."""
-        self.out += protocol.encode(message)
+COALESCE_S = 0.002  # at most one look at the log per 2 ms: a burst of events costs one wake-up, not one each
 
 
 class ControlServer:
@@ -64,7 +34,7 @@ class ControlServer:
         self.hello_timeout = hello_timeout
         self.owner_uid = os.getuid()  # the only uid let in
         self.dropped: list[str] = []  # why clients were cut off, for tests and the curious
-        self._clients: dict[int, _Client] = {}
+        self._clients: dict[int, Connection] = {}
         self._log_fd: int | None = None
         self._broadcast = 0  # log bytes every streaming client has been handed (always a line boundary)
         self._wake_pending = False
@@ -113,7 +83,7 @@ class ControlServer:
         try:
             listener.bind(address)
         except OSError as error:
-            if not os.path.exists(address) or not stat.S_ISSOCK(os.lstat(address).st_mode) or _listening(address):
+            if not os.path.exists(address) or not stat.S_ISSOCK(os.lstat(address).st_mode) or listening(address):
                 raise error
             os.unlink(address)  # left behind by a run that crashed: nothing listens on it
             listener.bind(address)
@@ -153,7 +123,7 @@ class ControlServer:
                             self._service(key.data, mask)
                     except Exception as error:  # a bug must cost one connection, never the endpoint
                         self.dropped.append(f"internal error: {type(error).__name__}: {error}")
-                        if isinstance(key.data, _Client):
+                        if isinstance(key.data, Connection):
                             self._drop(key.data, "")
                 try:
                     self._expire()
@@ -223,7 +193,7 @@ class ControlServer:
             except OSError:
                 return  # e.g. out of file descriptors: the next select tries again
             try:
-                pid, uid, _gid = CREDENTIALS.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
+                pid, uid = peer_credentials(sock)
             except OSError:
                 sock.close()
                 continue
@@ -231,14 +201,14 @@ class ControlServer:
             if not refusal and len(self._clients) >= self.max_clients:
                 refusal = f"too many clients (at most {self.max_clients})"
             if refusal:
-                _refuse(sock, refusal)
+                refuse(sock, refusal)
                 continue
             sock.setblocking(False)
-            client = _Client(sock, pid, time.monotonic() + self.hello_timeout)
+            client = Connection(sock, pid, time.monotonic() + self.hello_timeout)
             self._clients[sock.fileno()] = client
             self._selector.register(sock, selectors.EVENT_READ, client)
 
-    def _service(self, client: _Client, mask: int) -> None:
+    def _service(self, client: Connection, mask: int) -> None:
         if client.sock.fileno() not in self._clients:
             return  # dropped earlier in this round
         try:
@@ -254,7 +224,7 @@ class ControlServer:
         except OSError:
             self._drop(client, "")
 
-    def _read(self, client: _Client) -> None:
+    def _read(self, client: Connection) -> None:
         data = client.sock.recv(65536)
         if not data:
             self._drop(client, "")
@@ -272,7 +242,7 @@ class ControlServer:
         if client.pending > MAX_REPLIES:
             self._drop(client, "not reading its replies")
 
-    def _handle(self, client: _Client, line: bytes) -> None:
+    def _handle(self, client: Connection, line: bytes) -> None:
         if not line.strip():
             return
         try:
@@ -294,7 +264,7 @@ class ControlServer:
         self.controls.put(control)
         client.queue(protocol.reply(protocol.request_id(message)))
 
-    def _greet(self, client: _Client, message: dict) -> None:
+    def _greet(self, client: Connection, message: dict) -> None:
         try:
             client.name, backlog = protocol.check_hello(message)
         except protocol.ProtocolError as error:
@@ -308,7 +278,7 @@ class ControlServer:
         client.attached = True
         self.controls.put(Control("note", name="client attached", source=f"{client.name} pid {client.pid}"))
 
-    def _fail(self, client: _Client, reason: str) -> None:
+    def _fail(self, client: Connection, reason: str) -> None:
         """Send one error line after what is queued, then close once it is out (or after a second)."""
         client.queue(protocol.error_message(reason))
         client.closing = True
@@ -327,7 +297,7 @@ class ControlServer:
         size = os.fstat(self._log_fd).st_size
         if size <= self._broadcast:
             return
-        self._broadcast = _last_line_end(self._log_fd, self._broadcast, size)
+        self._broadcast = last_line_end(self._log_fd, self._broadcast, size)
         for client in list(self._clients.values()):
             if not client.attached:
                 continue
@@ -337,21 +307,21 @@ class ControlServer:
             else:
                 self._pump(client)
 
-    def _fill(self, client: _Client) -> None:
+    def _fill(self, client: Connection) -> None:
         """Queue the next line-aligned piece of the log (and the backlog marker where it falls)."""
         if client.marker is not None and client.pos == client.marker:
             client.out += protocol.BACKLOG_END
             client.marker = None
         limit = client.marker if client.marker is not None else self._broadcast
         if client.pos < limit:
-            data = _read_lines(self._log_fd, client.pos, limit)
+            data = read_lines(self._log_fd, client.pos, limit)
             client.out += data
             client.pos += len(data)
         elif client.closing and client.attached and client.pos >= self._broadcast:
             client.queue({"type": "bye", "reason": "run ended"})
             client.attached = False  # nothing more to owe: close once flushed
 
-    def _pump(self, client: _Client) -> None:
+    def _pump(self, client: Connection) -> None:
         """Send until the socket would block or nothing is owed; then close a closing client."""
         try:
             while True:
@@ -378,7 +348,7 @@ class ControlServer:
             events = selectors.EVENT_READ | (selectors.EVENT_WRITE if wants_write else 0)
             self._selector.modify(client.sock, events, client)
 
-    def _drop(self, client: _Client, reason: str) -> None:
+    def _drop(self, client: Connection, reason: str) -> None:
         if self._clients.pop(client.sock.fileno(), None) is None:
             return
         reason = reason or client.reason
@@ -416,50 +386,3 @@ class ControlServer:
         if self._log_fd is not None:
             os.close(self._log_fd)
             self._log_fd = None
-
-
-def _listening(address: str) -> bool:
-    """Whether a live process accepts connections on `address` (a stale socket file refuses them)."""
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(address)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
-
-
-def _refuse(sock: socket.socket, reason: str) -> None:
-    """Tell a connection why it is refused, without waiting on it, and close it."""
-    try:
-        sock.setblocking(False)
-        sock.send(protocol.encode(protocol.error_message(reason)))
-    except OSError:
-        pass
-    sock.close()
-
-
-def _last_line_end(fd: int, start: int, size: int) -> int:
-    """Offset just past the last newline in [start, size), or `start` if there is none."""
-    end = size
-    while end > start:
-        begin = max(start, end - 65536)
-        cut = os.pread(fd, end - begin, begin).rfind(b"\n")
-        if cut >= 0:
-            return begin + cut + 1
-        end = begin
-    return start
-
-
-def _read_lines(fd: int, pos: int, limit: int) -> bytes:
-    """Whole lines of the log from `pos`, about CHUNK bytes, never past `limit` (itself a line end)."""
-    size = CHUNK
-    while True:
-        data = os.pread(fd, min(size, limit - pos), pos)
-        if pos + len(data) >= limit or not data:
-            return data
-        cut = data.rfind(b"\n")
-        if cut >= 0:
-            return data[:cut + 1]
-        size *= 2  # one line longer than a chunk: read more of it
