@@ -61,13 +61,14 @@ def _check_file(path: Path) -> None:
         raise InputError(str(path), "is not a regular file; expected a checkpoint (.pt) written by stockpred-tui")
     try:
         with open(path, "rb") as file:
-            head = file.read(4)
+            head = file.read(64)
     except OSError as error:
         raise InputError(str(path), f"cannot read the checkpoint ({error.strerror or error})") from None
     if not head:
         raise InputError(str(path), "is empty (0 bytes); expected a checkpoint written by stockpred-tui")
-    if head != ZIP_MAGIC:
-        kind = "a pickle or a legacy torch file" if head[:1] == b"\x80" else "text" if head.isascii() else "binary data"
+    if not head.startswith(ZIP_MAGIC):
+        text = all(32 <= byte < 127 or byte in b"\t\n\r" for byte in head)
+        kind = "a pickle or a legacy torch file" if head[:1] == b"\x80" else "text" if text else "binary data"
         raise InputError(str(path), f"is {kind}, not a checkpoint: expected the zip archive that torch.save writes "
                                     "(other formats are never unpickled)")
 

@@ -108,11 +108,17 @@ def tidy_prices(frame: pd.DataFrame, source: str, default_ticker: str) -> tuple[
 def read_price_csv(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
     """Read a CSV (optionally gzipped) of daily prices, one or many tickers."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(str(path), "is a directory; expected a price CSV (Date, Open, High, Low, Close, Volume)")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except FileNotFoundError:
         raise InputError(str(path), "file not found") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+    except pd.errors.EmptyDataError:
+        raise InputError(str(path), "empty file; expected a price CSV (Date, Open, High, Low, Close, Volume)") from None
+    except OSError as error:
+        raise InputError(str(path), f"cannot read ({error.strerror or error})") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(str(path), f"not a readable CSV ({first_line})") from None
     if frame.empty:
