@@ -3,35 +3,49 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from engine.errors import InputError
-from engine.health import evaluate
+from engine.health import SEVERITY_ORDER, evaluate
 from engine.logreader import read_any
 
 
-def diagnose(path: str, as_json: bool = False) -> int:
-    """Print each finding (epoch first fired, severity, message, evidence, suggestion)."""
-    history, notices = read_any(path)
-    findings = evaluate(history)
+def _lines(path: str, history, notices: list[str], findings, as_json: bool) -> list[str]:
+    """The report as text lines (or one JSON document)."""
     if as_json:
         document = {"source": str(path), "format": history.source_format, "epochs": len(history.epochs),
                     "notices": notices, "findings": [f.to_dict() for f in findings]}
-        print(json.dumps(document, indent=2, default=str))
-        return 0
-    for notice in notices:
-        print(f"notice: {notice}")
-    print(f"{path}: {history.source_format} log, {len(history.epochs)} epochs")
+        return [json.dumps(document, indent=2, default=str)]
+    lines = [f"notice: {notice}" for notice in notices]
+    lines.append(f"{path}: {history.source_format} log, {len(history.epochs)} epochs")
     for finding in findings:
         when = f"epoch {finding.first_epoch}" if finding.first_epoch is not None else "-"
-        print(f"[{finding.severity.upper():8}] {finding.rule:18} {when:>10}  {finding.message}")
+        lines.append(f"[{finding.severity.upper():8}] {finding.rule:18} {when:>10}  {finding.message}")
         if finding.evidence:
-            print("           evidence: " + ", ".join(f"{k}={v}" for k, v in finding.evidence.items()))
+            lines.append("           evidence: " + ", ".join(f"{k}={v}" for k, v in finding.evidence.items()))
         if finding.suggestion:
-            print(f"           suggestion: {finding.suggestion.label} ({finding.suggestion.why})")
-    return 0
+            lines.append(f"           suggestion: {finding.suggestion.label} ({finding.suggestion.why})")
+    return lines
+
+
+def diagnose(path: str, as_json: bool = False, fail_on: str | None = None) -> int:
+    """Print each finding; exit 1 when one is at least as severe as `fail_on` (warning or critical), else 0."""
+    history, notices = read_any(path)
+    findings = evaluate(history)
+    failed = fail_on is not None and any(SEVERITY_ORDER[f.severity] <= SEVERITY_ORDER[fail_on] for f in findings)
+    code = 1 if failed else 0
+    try:
+        for line in _lines(path, history, notices, findings, as_json):
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # A reader such as `head` left early: the verdict stands, and Python must not complain at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return code
 
 
 def epoch_table(path: str) -> pd.DataFrame:

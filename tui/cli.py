@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose = commands.add_parser("diagnose", help="apply the health rules to a saved run")
     diagnose.add_argument("path")
     diagnose.add_argument("--json", action="store_true", help="one JSON document")
+    diagnose.add_argument("--fail-on", choices=("warning", "critical"), help="exit 1 when a finding this severe or worse is present")
     export = commands.add_parser("export", help="write a run's epoch table")
     export.add_argument("path")
     export.add_argument("--csv", required=True, metavar="OUT")
@@ -83,7 +84,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "diagnose":
         from engine.diagnose import diagnose
 
-        return diagnose(args.path, args.json)
+        return diagnose(args.path, args.json, args.fail_on)
     if args.command == "export":
         from engine.export import export_csv
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from engine.health import evidence_rules, note_rules
+from engine.health import evidence_rules, note_rules, significance, stability_rules
 from engine.health.findings import SEVERITY_ORDER, Finding, Suggestion
+from engine.health.remedies import gate
 from engine.history import History
 
+# Within a severity the first rule here ranks first: explosions and instability ahead of overfitting.
 RULES = [
-    note_rules.exploding, note_rules.frozen, note_rules.overfitting, note_rules.healthy, note_rules.over_regularised,
-    note_rules.drastic_change, note_rules.early_stopping,
-    evidence_rules.baseline_skill, evidence_rules.collapse, evidence_rules.step_size, evidence_rules.gradient,
-    evidence_rules.decay_vs_gradient, evidence_rules.divergence, evidence_rules.plateau, evidence_rules.oscillation,
+    note_rules.exploding, stability_rules.divergence, stability_rules.instability, note_rules.frozen, evidence_rules.step_size,
+    significance.leakage, evidence_rules.decay_vs_gradient, note_rules.overfitting, note_rules.over_regularised,
+    significance.baseline_skill, evidence_rules.gradient, note_rules.drastic_change, evidence_rules.collapse,
+    evidence_rules.plateau, note_rules.healthy, note_rules.early_stopping,
 ]
 
 
 def evaluate(history: History) -> list[Finding]:
-    """All rules on a history, most severe first (stable within a severity)."""
+    """All rules on a history, most severe first (stable within a severity), remedies gated on fresh evidence."""
     findings = [rule(history) for rule in RULES]
-    return sorted(findings, key=lambda f: SEVERITY_ORDER[f.severity])
+    return gate(history, sorted(findings, key=lambda f: SEVERITY_ORDER[f.severity]))
 
 
 def top_suggestion(findings: list[Finding]) -> tuple[Finding, Suggestion] | None:
@@ -28,4 +30,4 @@ def top_suggestion(findings: list[Finding]) -> tuple[Finding, Suggestion] | None
     return None
 
 
-__all__ = ["Finding", "Suggestion", "evaluate", "top_suggestion", "SEVERITY_ORDER"]
+__all__ = ["Finding", "Suggestion", "evaluate", "top_suggestion", "SEVERITY_ORDER", "RULES"]

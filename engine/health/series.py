@@ -1,4 +1,4 @@
-"""Small helpers that read numbers out of a History for the rules."""
+"""Small helpers that read numbers out of a History for the rules: noise, scale, trends and intervals."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import statistics
 
 from engine.history import History
 
+Z95 = 1.959964  # two-sided 95% normal quantile
+
 
 def finite(value) -> bool:
     """True for a real, finite number."""
-    return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def row_baseline(history: History, row: dict, split: str) -> float | None:
@@ -24,6 +26,11 @@ def median_of(mapping) -> float | None:
         return None
     values = [v for v in mapping.values() if finite(v)]
     return statistics.median(values) if values else None
+
+
+def finite_rows(history: History, *keys: str) -> list[dict]:
+    """Epoch rows whose named columns are all finite."""
+    return [r for r in history.rows() if all(finite(r.get(k)) for k in keys)]
 
 
 def streak_start(flags: list[bool], epochs: list[int]) -> int | None:
@@ -47,6 +54,44 @@ def smoothed(values: list[float], weight: float) -> list[float]:
         last = last * weight + (1 - weight) * value
         out.append(last / (1 - weight**count))
     return out
+
+
+def noise(values: list[float]) -> float:
+    """Epoch-to-epoch noise of a series, robust to its trend: MAD of detrended first differences / √2, as a σ."""
+    steps = [b - a for a, b in zip(values, values[1:])]
+    if len(steps) < 2:
+        return 0.0
+    centre = statistics.median(steps)
+    mad = statistics.median(abs(s - centre) for s in steps)
+    return 1.4826 * mad / math.sqrt(2)
+
+
+def loss_scale(history: History, rows: list[dict]) -> float:
+    """A scale for relative rules that never vanishes: the val baseline, else the larger of the first epochs' and val losses."""
+    if rows:
+        base = row_baseline(history, rows[-1], "val")
+        if base:
+            return base
+    first = [r["train_loss"] for r in rows[:3] if finite(r.get("train_loss"))]
+    vals = [r["val_loss"] for r in rows if finite(r.get("val_loss"))]
+    candidates = [statistics.median(first) if first else 0.0, statistics.median(vals) if vals else 0.0]
+    return max(max(candidates), 1e-12)
+
+
+def slope(values: list[float]) -> float:
+    """Theil–Sen slope per step: the median of pairwise slopes (robust to single spikes)."""
+    pairs = [(values[j] - values[i]) / (j - i) for i in range(len(values)) for j in range(i + 1, len(values))]
+    return statistics.median(pairs) if pairs else 0.0
+
+
+def wilson(successes_rate: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = min(max(successes_rate, 0.0), 1.0)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
 
 
 def rounded(value, digits: int = 4):

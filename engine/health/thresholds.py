@@ -1,33 +1,65 @@
-"""Every threshold the health rules use, in one place (the README's table is generated from the same names)."""
+"""Every threshold the health rules use, in one place; tests/test_health_rules.py checks the README's table names the same rules."""
 
 # From ../shared/notes/loss-not-changing.md
 FROZEN_RELATIVE_CHANGE = 1e-3  # note: 0.347410 -> 0.347352 is a 1.7e-4 relative change, "basically zero"
+FROZEN_STREAK = 3  # flat epoch-to-epoch changes in a row before "frozen": one flat epoch is a converging run's normal
 FROZEN_EPOCHS_BEFORE_REMEDY = 10  # note: "Loss still not changing after 10 epochs? ... learning_rate: 0.002"
 FROZEN_REMEDY_LR = 0.002
-OVERFIT_GAP = 0.02  # note: "Train loss ≈ Val loss (gap < 0.02)"
+OVERFIT_GAP = 0.02  # note: "Train loss ≈ Val loss (gap < 0.02)"; a constant gap above it is only info
 OVERFIT_DROPOUT_STEP = 0.05  # note: "dropout: 0.35" from 0.3
-EXPLODING_LOSS = 10.0  # note: "Loss explodes (goes to NaN or >10)"
+EXPLODING_LOSS = 10.0  # note: "Loss explodes (goes to NaN or >10)", read against the run's own scale
 EXPLODING_REMEDY_LR = 0.0005
 HEALTHY_PACE_PER_5 = (0.01, 0.02)  # note: "Loss decreases by ~0.01-0.02 per 5 epochs"
 OVERREG_WEIGHT_DECAY = 1e-3  # note: 10x its 1e-4
 OVERREG_LR = 0.0005  # note: halved from 0.001
 OVERREG_DROPOUT = 0.4
 DRASTIC_FACTOR = 2.0  # note: "Small adjustments are better than drastic changes"
+DRASTIC_KNOBS = 3  # three knobs at one step warn; two small steps (the documented pause-and-tweak) are info
+DRASTIC_AGE_EPOCHS = 5  # a change older than this many epochs no longer makes a finding
 EARLY_STOPPING_PATIENCE = 30
 EARLY_STOPPING_MIN_DELTA = 1e-5
 
+# Trends judged against the run's own noise (MAD of epoch-to-epoch changes), never a fixed gap alone
+NOISE_SIGMAS = 3.0  # a change must exceed this many noise σ to count
+OVERFIT_MIN_RISE = 0.01  # and 1% of the loss scale (baseline, or first/val loss): an absolute floor
+OVERFIT_MIN_AFTER_BEST = 2  # epochs after the best val before a rise is judged
+OVERFIT_GAP_WINDOW = 10  # epochs over which a growing gap is measured
+OVERFIT_GAP_GROWTH = 0.05  # gap growth over the window, as a share of the loss scale
+FAR_ABOVE_BEST = 2.0  # losses this many times their best (and far above the scale) mean "still unstable"
+
+# Instability: the step is too large
+UNSTABLE_RATIO = 3.0  # recent train loss several times its best ...
+UNSTABLE_EXCESS = 0.25  # ... by at least this share of the loss scale (losses near zero do not count)
+UNSTABLE_EARLY_FACTOR = 10.0  # a first epoch above 10x the scale of the rest of the run
+UNSTABLE_JUMP = 0.5  # an epoch's train loss above its predecessor by 50%, beyond 3 noise σ, and ...
+UNSTABLE_JUMP_EXCESS = 0.10  # ... by 10% of the scale: a jump, which a falling epoch mean does not make
+UNSTABLE_JUMPS = 2  # jumps (or jumps plus a huge early loss) before warning
+OSCILLATION_MIN_EPOCHS = 8
+OSCILLATION_FLIPS = 0.6  # share of sign flips of Δval across the whole run
+OSCILLATION_AMPLITUDE = 0.10  # mean |Δ val| above 10% of the scale
+DIVERGENCE_FACTOR = 4.0  # smoothed train loss above 4x its best (and far above the scale): critical
+SMOOTHING = 0.6  # EMA weight for divergence, as TensorBoard's smoothing slider
+
 # Measured evidence, beyond the note
-BASELINE_SKILL_BAND = 0.02  # |1 - loss/baseline| below this is "no better than a constant"
+BASELINE_SKILL_BAND = 0.02  # a significant deficit must also be this material to warn
 COLLAPSE_PRED_STD = 0.05  # std of predicted returns, in target standard deviations
 COLLAPSE_PROB_STD = 0.01  # std of predicted up-probabilities
 UPDATE_RATIO_FROZEN = 1e-5  # ‖Δθ‖/‖θ‖ per step; healthy is around 1e-3
-UPDATE_RATIO_TOO_LARGE = 1e-1
+UPDATE_RATIO_TOO_LARGE = 3e-2  # median of the last 3 epochs; Adam at lr 0.3-1 on the LSTM measures 0.05-0.1
 GRAD_VANISHING_FACTOR = 1e-3  # gradient norm relative to its running median
 GRAD_EXPLODING_FACTOR = 10.0
-DECAY_DOMINATES_RATIO = 1.0  # ‖λθ‖/‖∇L‖ above this in most groups, with a shrinking weight norm
-DIVERGENCE_FACTOR = 4.0  # smoothed loss above 4x its best
-SMOOTHING = 0.6  # EMA weight for divergence, as TensorBoard's smoothing slider
+GRAD_MIN_EPOCHS = 5  # a running median of fewer epochs is not a baseline
+DECAY_DOMINATES_RATIO = 1.0  # ‖λθ‖/‖∇L‖ above this in most groups
+DECAY_NORM_DROP = 0.5  # weight norm below half its peak
 PLATEAU_EPOCHS = 10
-PLATEAU_GAIN = 0.005  # best val loss improved by less than 0.5% of the baseline over PLATEAU_EPOCHS
-OSCILLATION_EPOCHS = 8
-OSCILLATION_AMPLITUDE = 0.05  # mean |Δ val| above 5% of the baseline with alternating signs
+PLATEAU_GAIN = 0.005  # best val loss improved by less than 0.5% of the scale over PLATEAU_EPOCHS
+
+# Significance and plausibility
+SIGNIFICANCE_MIN_EPOCHS = 3  # before this the first epochs' skill says little about what the run learns
+LEAK_ACCURACY = 0.60  # the 95% lower bound of daily direction accuracy above this: published models reach the mid-50s
+LEAK_SKILL = 0.10  # or the lower bound of skill above 10% of a constant predictor's loss
+CONSTANT_LEVELS = {"0.5·ln 2 (BCE of a coin flip × clf_weight 0.5)": 0.34657, "ln 2 (BCE of a coin flip)": 0.69315,
+                   "1 + 0.5·ln 2 (unit-variance MSE + coin-flip BCE × 0.5)": 1.34657,
+                   "1 + ln 2 (unit-variance MSE + coin-flip BCE)": 1.69315, "1.0 (MSE of the mean on a unit-variance target)": 1.0,
+                   "0.25 (MSE of p=0.5 on 0/1 labels)": 0.25}
+CONSTANT_LEVEL_TOLERANCE = 0.01  # within 1% of a level (the note's 0.3474 vs 0.3466 is 0.2%)

@@ -1,0 +1,130 @@
+"""Skill and direction accuracy with n and a 95% interval, against the validation split's own constants; and the
+too-good-to-be-true check on real prices.
+
+The engine logs per-epoch aggregates, not per-window errors, so the paired test on squared errors is approximated
+from what is logged: the spread of the predictions (pred_std, prob_std), the baseline's loss parts and n validation
+windows. It assumes independent windows and prediction deviations uncorrelated with the constant's residuals beyond
+what the skill itself implies; the reg and clf parts are added as a triangle bound, which makes the interval wider,
+not narrower, than the exact paired one. Overlapping windows with autocorrelated targets would make it too narrow."""
+
+from __future__ import annotations
+
+import math
+
+from engine.health import thresholds as T
+from engine.health.findings import Finding, not_evaluated
+from engine.health.series import Z95, finite, finite_rows, row_baseline, rounded, wilson
+from engine.history import History
+
+ASSUMES = "independent windows; paired squared-error test approximated from logged spreads"
+
+
+def _val_windows(history: History) -> int:
+    return int(history.baselines.get("val", {}).get("windows") or 0)
+
+
+def skill_interval(history: History, row: dict) -> tuple[float, float, float, int] | None:
+    """Skill = 1 − val/baseline with its 95% interval and n, or None when the log lacks what it needs."""
+    baseline = row_baseline(history, row, "val")
+    parts, n = history.baselines.get("val") or {}, _val_windows(history)
+    needed = ("val_loss", "val_reg", "val_clf", "pred_std", "prob_std")
+    if not baseline or n < 2 or not all(finite(row.get(k)) for k in needed):
+        return None
+    training = history.config.get("training", {})
+    reg_w = training.get("reg_weight", 1.0)
+    clf_w = row.get("clf_weight") if finite(row.get("clf_weight")) else training.get("clf_weight", 0.5)
+    skill = 1 - row["val_loss"] / baseline
+    # Regression part: d = p² − 2bp for a deviation p from the constant and the constant's residual b.
+    var_b = parts["reg"]
+    p2 = max(row["pred_std"] ** 2, row["val_reg"] - parts["reg"])
+    reg_gain = max(0.0, 1 - row["val_reg"] / var_b) if var_b > 0 else 0.0
+    se_reg = math.sqrt(2 * p2 * p2 + 4 * var_b * p2 * (1 + 2 * reg_gain))
+    # Classification part: d ≈ −(y − π)(q − π)/(π(1 − π)) for small deviations q − π of the probability.
+    up, pi = parts.get("up_rate", 0.5), _train_up_rate(history)
+    pq = max(pi * (1 - pi), 1e-6)
+    q2 = max(row["prob_std"] ** 2, 2 * pq * (row["val_clf"] - parts["clf"]))
+    clf_gain = max(0.0, 1 - row["val_clf"] / parts["clf"]) if parts["clf"] > 0 else 0.0
+    se_clf = math.sqrt((up * (1 - up) + (up - pi) ** 2) * q2 * (1 + 2 * clf_gain)) / pq
+    se = (reg_w * se_reg + clf_w * se_clf) / math.sqrt(n) / baseline
+    return skill, skill - Z95 * se, skill + Z95 * se, n
+
+
+def _train_up_rate(history: History) -> float:
+    return min(max(history.baselines.get("train", {}).get("up_rate", 0.5), 1e-6), 1 - 1e-6)
+
+
+def accuracy_interval(history: History, row: dict) -> tuple[float, float, float, float, int] | None:
+    """Direction accuracy, its Wilson 95% interval, the val split's own majority rate, and n."""
+    n = _val_windows(history)
+    up = history.baselines.get("val", {}).get("up_rate")
+    if n < 1 or up is None or not finite(row.get("val_acc")):
+        return None
+    low, high = wilson(row["val_acc"], n)
+    return row["val_acc"], low, high, max(up, 1 - up), n
+
+
+def _accuracy_text(acc) -> str:
+    if acc is None:
+        return ""
+    value, low, high, majority, n = acc
+    verdict = "above" if low > majority else ("below" if high < majority else "not distinguishable from")
+    return (f"; direction accuracy {value:.1%} (95% CI {low:.1%}–{high:.1%}, n={n}) {verdict} the val split's majority "
+            f"rate {majority:.1%}")
+
+
+def baseline_skill(history: History) -> Finding:
+    """Validation loss against a constant predictor, with n and a 95% interval; 'no better' only when it includes 0."""
+    rows = finite_rows(history, "val_loss")
+    if not rows or not history.baselines.get("val"):
+        return not_evaluated("baseline", "no constant-prediction baseline in this log")
+    last = rows[-1]
+    baseline = row_baseline(history, last, "val")
+    interval, acc = skill_interval(history, last), accuracy_interval(history, last)
+    skill = 1 - last["val_loss"] / baseline
+    evidence = {"val_loss": rounded(last["val_loss"]), "baseline": rounded(baseline), "skill": rounded(skill),
+                "n": _val_windows(history), "assumes": ASSUMES}
+    if interval:
+        evidence.update(skill_low=rounded(interval[1]), skill_high=rounded(interval[2]))
+    if acc:
+        evidence.update(val_acc=rounded(acc[0]), acc_low=rounded(acc[1]), acc_high=rounded(acc[2]), val_majority=rounded(acc[3]))
+    ci = f" (95% CI {interval[1]:+.1%} to {interval[2]:+.1%}, n={interval[3]})" if interval else ""
+    tail = _accuracy_text(acc)
+    low, high = (interval[1], interval[2]) if interval else (skill, skill)
+    settled = len(rows) >= T.SIGNIFICANCE_MIN_EPOCHS
+    if high < 0 and skill < -T.BASELINE_SKILL_BAND and settled:
+        return Finding("baseline", "warning", f"worse than predicting a constant: skill {skill:+.1%}{ci}{tail}", evidence, last["epoch"])
+    if low > 0:
+        return Finding("baseline", "ok", f"beats the constant baseline: skill {skill:+.1%}{ci}{tail}", evidence)
+    if high < 0:
+        return Finding("baseline", "info", f"below the constant baseline: skill {skill:+.1%}{ci}{tail}", evidence, last["epoch"])
+    return Finding("baseline", "info", f"no better than a constant: nothing learnable found so far, skill {skill:+.1%}{ci}{tail}",
+                   evidence, last["epoch"])
+
+
+def _real_prices(history: History) -> bool:
+    source = str((history.run.data if history.run else {}).get("source", ""))
+    return history.source_format == "stockpred" and bool(source) and not source.startswith("synthetic")
+
+
+def leakage(history: History) -> Finding:
+    """On real daily prices, accuracy or skill far beyond published daily models: check for leaked features."""
+    rows = finite_rows(history, "val_loss")
+    if not rows or not history.baselines.get("val"):
+        return not_evaluated("leakage", "no validation baseline in this log")
+    if not _real_prices(history):
+        return Finding("leakage", "ok", "not real daily prices (synthetic or unknown source): no plausibility bound applies")
+    last = rows[-1]
+    interval, acc = skill_interval(history, last), accuracy_interval(history, last)
+    evidence = {"source": history.run.data.get("source")}
+    reasons = []
+    if acc and acc[1] > T.LEAK_ACCURACY:
+        reasons.append(f"direction accuracy {acc[0]:.1%} (95% lower bound {acc[1]:.1%}, n={acc[4]})")
+        evidence.update(val_acc=rounded(acc[0]), acc_low=rounded(acc[1]))
+    if interval and interval[1] > T.LEAK_SKILL:
+        reasons.append(f"skill {interval[0]:+.1%} (95% lower bound {interval[1]:+.1%})")
+        evidence.update(skill=rounded(interval[0]), skill_low=rounded(interval[1]))
+    if reasons:
+        return Finding("leakage", "warning", f"too good to be true on real daily prices: {' and '.join(reasons)}, where published daily "
+                       "models reach mid-50s% accuracy: check for leaked features (a column from the future, a target in the inputs)",
+                       evidence, last["epoch"])
+    return Finding("leakage", "ok", "accuracy and skill within what daily price models reach", evidence)
