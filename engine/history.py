@@ -11,6 +11,9 @@ from engine.events import (CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent
                            Resumed, RunEnded, RunStarted, SessionNote, StepEvent)
 
 
+AUTOMATIC_SAVES = ("best", "periodic")
+
+
 @dataclass
 class Marker:
     """Something worth a vertical line on the chart, at a fractional epoch position."""
@@ -47,6 +50,7 @@ class History:
     fatal_error: str = ""
     hparams: dict[str, float] = field(default_factory=dict)
     last_step: StepEvent | None = None
+    last_autosave: CheckpointSaved | None = None
     source_format: str = "stockpred"
 
     @property
@@ -123,6 +127,8 @@ class History:
         elif isinstance(event, Resumed):
             self.state, self.pause_reason = "running", ""
             self._say(event, "info", f"resumed{_by(event.source)}")
+        elif isinstance(event, CheckpointSaved) and event.reason in AUTOMATIC_SAVES:
+            self.last_autosave = event  # every epoch: shown in the hyperparameter panel, not as a line or a marker
         elif isinstance(event, CheckpointSaved):
             self.markers.append(Marker(self._position(event.epoch, event.step), "checkpoint", "saved"))
             self._say(event, "info", f"checkpoint ({event.reason}): {event.path}")

@@ -3,6 +3,7 @@
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import engine
 
@@ -13,3 +14,30 @@ def test_no_engine_module_imports_textual():
     code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'tui')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+LIGHT_CLIENTS = """
+import sys
+from tests.histories import healthy_run
+from tests.test_logs import write_log
+from pathlib import Path
+run = Path(sys.argv[1]) / "logs" / "run-1"
+run.mkdir(parents=True)
+write_log(run / "events.jsonl", healthy_run(6))
+from tui.cli import main
+codes = [main(["runs", "--log-dir", str(run.parent)]), main(["runs", "--json", "--log-dir", str(run.parent)]),
+         main(["diagnose", str(run)]), main(["export", str(run), "--csv", str(run / "table.csv")])]
+from tui.launch import attach_app, replay_app
+from engine.control_client import ControlClient
+from engine.runs import find_socket
+app = replay_app(str(run))
+assert codes == [0, 0, 0, 0] and app.history.epochs, codes
+print("LOADED", sorted(m for m in ("torch", "textual") if m in sys.modules))
+"""
+
+
+def test_light_clients_never_import_torch(tmp_path):
+    """attach, replay, runs, diagnose and export start fast: torch stays out of their import path."""
+    result = subprocess.run([sys.executable, "-c", LIGHT_CLIENTS, str(tmp_path)], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).parent.parent)
+    assert result.stdout.strip().splitlines()[-1] == "LOADED ['textual']"

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer
 
+from engine.events import ErrorEvent, HyperparamChanged, Paused, Resumed, RunEnded
 from engine.health import Finding, evaluate
 from engine.history import History
 from tui.dialogs.help_screen import HelpScreen
@@ -20,6 +21,8 @@ from tui.widgets.run_header import RunHeader
 from tui.widgets.status_panel import StatusPanel
 
 REDRAW_INTERVAL_S = 0.5
+# Events that answer a person's key press: drawn without waiting for the redraw tick.
+ANSWERS = (Paused, Resumed, HyperparamChanged, RunEnded, ErrorEvent)
 
 
 class DashboardApp(App):
@@ -81,11 +84,13 @@ class DashboardApp(App):
         self._dirty = True
 
     def on_events_arrived(self, message: EventsArrived) -> None:
-        """Fold events into the history; drawing waits for the next throttled redraw."""
+        """Fold events into the history; the answer to a control is drawn at once, the rest at the next tick."""
         for event in message.events:
             self.history.apply(event)
             self.after_event(event)
         self._dirty = True
+        if any(isinstance(event, ANSWERS) for event in message.events) and self.query(RunHeader):
+            self.redraw()
 
     def after_event(self, event) -> None:
         """Hook for modes that react to particular events."""

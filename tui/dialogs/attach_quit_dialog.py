@@ -14,7 +14,7 @@ class AttachQuitDialog(ModalScreen[str]):
 
     DEFAULT_CSS = """
     AttachQuitDialog { align: center middle; }
-    AttachQuitDialog > Vertical { width: 60; height: auto; border: thick $warning; background: $surface; padding: 0 1; }
+    AttachQuitDialog > Vertical { width: 64; height: auto; border: thick $warning; background: $surface; padding: 0 1; }
     """
     BINDINGS = [Binding("d", "choose('detach')", "Detach"), Binding("y", "choose('save')", "Save & stop"),
                 Binding("n", "choose('nosave')", "Stop without saving"), Binding("escape", "choose('cancel')", "Cancel")]
@@ -22,8 +22,10 @@ class AttachQuitDialog(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Leave this run?")
-            yield Label("[b]d[/b] detach, it keeps training   [b]y[/b] save a checkpoint and stop it")
-            yield Label("[b]n[/b] stop it without saving        [b]esc[/b] stay")
+            yield Label("[b]d[/b]   detach: it keeps training (attach again later)")
+            yield Label("[b]y[/b]   save a checkpoint, then stop it")
+            yield Label("[b]n[/b]   stop it without saving")
+            yield Label("[b]esc[/b] stay")
 
     def action_choose(self, choice: str) -> None:
         """Close with the choice."""

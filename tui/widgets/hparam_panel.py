@@ -25,6 +25,8 @@ class HparamPanel(Static):
 
         text.append(f"lr {fmt(hp.get('lr'))}  wd {fmt(hp.get('weight_decay'))}  dropout {fmt(hp.get('dropout'))}\n", style="bold")
         text.append(f"clf_weight {fmt(hp.get('clf_weight'))}  {training.get('optimizer', '-')}  batch {training.get('batch_size', '-')}\n")
+        if history.last_autosave is not None:
+            text.append(f"autosaved epoch {history.last_autosave.epoch} ({history.last_autosave.reason})\n", style="dim")
         for change in reversed(history.changes[-3:]):  # newest first: at 80 columns only the top one may fit
             text.append(f"  e{change.epoch} {change.name} {change.old:g}→{change.new:g} ({change.source})\n", style="dim")
         if text != self._shown:

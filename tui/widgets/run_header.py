@@ -36,12 +36,15 @@ class RunHeader(Static):
         """Redraw from the history."""
         run = history.run
         rows = history.rows()
-        state = mode_badge or history.state
+        # Replay and follow replace the state badge; an attached view keeps it (PAUSED must show) and adds a tag.
+        state = mode_badge if mode_badge in ("replay", "follow") else history.state
         label, style = BADGES.get(state, (state.upper(), "bold"))
         if state == "ended" and history.ended is not None and history.ended.reason == "error":
             label, style = "FAILED", "bold white on red"
         text = Text()
         text.append(f" {label} ", style=style)
+        if mode_badge == "attached":
+            text.append(" attached", style="bold magenta")
         if history.state == "paused" and history.pause_reason not in ("", "user"):
             text.append(f" ({history.pause_reason})", style="bold red")
         # Progress first: at 80 columns the long data description is what gets cut, not the epoch or ETA.

@@ -1,0 +1,66 @@
+"""Helpers for tests that drive real training processes: read their logs, wait on them, end them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from tests.conftest import TINY
+
+# A run that trains until it is told to stop (tiny model, each epoch a fraction of a second).
+ENDLESS = [*TINY, "training.epochs=100000", "training.early_stopping.enabled=false", "step_event_interval_s=0.05"]
+WAIT_S = 180.0  # generous: the machine is shared; tests wait on conditions, this only bounds a hang
+
+
+def set_args(overrides: list[str]) -> list[str]:
+    """['a=1', 'b=2'] -> ['--set', 'a=1', '--set', 'b=2']."""
+    return [arg for override in overrides for arg in ("--set", override)]
+
+
+def events(run_dir: Path) -> list[dict]:
+    """The complete lines of a run's log (a line being written is left out)."""
+    text = (Path(run_dir) / "events.jsonl").read_text()
+    return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
+
+
+def wait_for(predicate, what: str, timeout: float = WAIT_S):
+    """Poll `predicate` until it returns something truthy; fail with `what` if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+def only_run_dir(log_dir: Path) -> Path | None:
+    """The single run directory under log_dir, once it exists."""
+    runs = [p for p in Path(log_dir).glob("*/events.jsonl")]
+    return runs[0].parent if len(runs) == 1 else None
+
+
+def epochs_logged(run_dir: Path) -> int:
+    """Highest epoch in a run's log so far."""
+    return max((e["epoch"] for e in events(run_dir) if e["type"] == "epoch"), default=0)
+
+
+def pid_alive(pid: int) -> bool:
+    """True while a process (not yet reaped, not a zombie) exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return status.exists() and status.read_text().split(") ")[-1][:1] != "Z"
+
+
+def kill_quietly(pid: int) -> None:
+    """Make sure a test leaves no training process behind."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,75 @@
+"""End to end: `train --detach`, a Pilot-driven `attach` that pauses, sets lr and detaches, a second attach that sees it and stops."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_until
+from tests.run_helpers import ENDLESS, events, kill_quietly, only_run_dir, pid_alive, set_args, wait_for
+from tui.cli import main
+from tui.launch import attach_app
+
+SIZE = (100, 30)
+
+
+def background_pid(run_dir: Path) -> int:
+    start = next(e for e in events(run_dir) if e["type"] == "run_start")
+    return wait_for(lambda: _server_pid(run_dir), "the background run's pid") or start
+
+
+def _server_pid(run_dir: Path) -> int | None:
+    from engine.control_client import ControlClient
+
+    client = ControlClient(run_dir / "control.sock", "test", backlog=False)
+    try:
+        return int(client.hello["pid"])
+    finally:
+        client.close()
+
+
+async def test_detach_then_attach_steer_detach_and_stop_from_a_second_attach(tmp_path, capsys):
+    logs = tmp_path / "logs"
+    assert main(["train", "--detach", *set_args([*ENDLESS, f"log_dir={logs}"])]) == 0
+    printed = capsys.readouterr().out
+    run_dir = only_run_dir(logs)
+    assert run_dir is not None and f"stockpred-tui attach {run_dir.name}" in printed
+    pid = background_pid(run_dir)
+    try:
+        app = attach_app(None, str(logs))  # the newest live run
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.history.epochs)
+            await pilot.press("space")
+            await wait_until(pilot, lambda: app.history.state == "paused")
+            await pilot.press("equals_sign")
+            await wait_until(pilot, lambda: app.history.hparams["lr"] == pytest.approx(0.00125))
+            assert "PAUSED" in str(app.query_one("#header").render())
+            await pilot.press("q", "d")
+            await wait_until(pilot, lambda: not app.is_running)
+        assert app.detached and pid_alive(pid)
+        first_client = next(e["source"] for e in events(run_dir) if e["type"] == "hparam")
+        assert first_client.startswith("attach pid ")
+
+        again = attach_app(run_dir.name, str(logs))
+        async with again.run_test(size=SIZE) as pilot:
+            change = again.history.changes[-1]  # from the backlog, before any live event
+            assert (change.name, change.new, change.source) == ("lr", 0.00125, first_client)
+            assert again.history.state == "paused"
+            await pilot.press("q", "n")
+            await wait_until(pilot, lambda: again.history.state == "ended")
+        wait_for(lambda: not pid_alive(pid), "the background process exits after the stop")
+    finally:
+        kill_quietly(pid)
+    logged = events(run_dir)
+    assert logged[-1]["type"] == "run_end" and logged[-1]["reason"] == "stopped"
+    assert logged[-1]["source"].startswith("attach pid ")
+    notes = [e["what"] for e in logged if e["type"] == "note" and e["source"].startswith("attach pid ")]
+    assert notes.count("client attached") == 2 and notes.count("client detached") >= 1
+    assert not (run_dir / "control.sock").exists()
+
+
+def test_detach_reports_a_data_error_in_the_foreground(tmp_path, capsys):
+    bad = tmp_path / "prices.csv"
+    bad.write_text("Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,1\n")
+    code = main(["train", "--detach", "--data", str(bad), *set_args([f"log_dir={tmp_path / 'logs'}"])])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "training did not start" in err and "Traceback" not in err

@@ -1,0 +1,30 @@
+"""`--resume` in the dashboard shows the whole run from the first frame, with the checkpoint's hyperparameters."""
+
+from engine.controls import ControlChannel
+from engine.events import RunStarted
+from engine.history import History
+from engine.session import RunOptions, build_trainer
+from tests.conftest import TINY, wait_until
+from tui.launch import live_app
+
+
+async def test_resumed_dashboard_starts_with_earlier_epochs_and_the_checkpoints_lr(tmp_path):
+    logs = tmp_path / "logs"
+    controls = ControlChannel()
+    first = build_trainer(RunOptions(overrides=[*TINY, f"log_dir={logs}"]), controls=controls)
+    controls.set("lr", 0.004)  # applied at the first step; the config still says 0.001
+    first.run()
+    checkpoint = first.run_dir / "checkpoints" / "last.pt"
+
+    app = live_app(RunOptions(resume=str(checkpoint), overrides=["training.epochs=5"]))
+    assert sorted(app.history.epochs) == [1, 2, 3]  # before the first frame, from the run's own log
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert "epoch 3/3" in str(app.query_one("#header").render())
+        await wait_until(pilot, lambda: app.history.run and app.history.run.resumed_from)
+        await wait_until(pilot, lambda: "lr 0.004" in str(app.query_one("#hparams").render()))
+        assert app.history.hparams["lr"] == 0.004 and app.history.config["training"]["learning_rate"] == 0.001
+        await wait_until(pilot, lambda: app.history.state == "ended")
+    assert sorted(app.history.epochs) == [1, 2, 3, 4, 5] and app.trainer.run_dir == first.run_dir
+    resumed = History()
+    resumed.apply(next(e for e in app.history.events if isinstance(e, RunStarted) and e.resumed_from))
+    assert resumed.hparams["lr"] == 0.004  # the run_start alone already says what the run trains with
