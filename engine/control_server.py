@@ -8,6 +8,7 @@ import socket
 import stat
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 from engine import control_protocol as protocol
@@ -33,13 +34,14 @@ class ControlServer:
         self.max_lag = max_lag
         self.hello_timeout = hello_timeout
         self.owner_uid = os.getuid()  # the only uid let in
-        self.dropped: list[str] = []  # why clients were cut off, for tests and the curious
+        self.dropped: deque[str] = deque(maxlen=100)  # why the latest clients were cut off, for tests and the curious
         self._clients: dict[int, Connection] = {}
         self._log_fd: int | None = None
         self._broadcast = 0  # log bytes every streaming client has been handed (always a line boundary)
         self._wake_pending = False
         self._last_catch_up = 0.0
         self._catch_up_at: float | None = None
+        self._accept_again_at = 0.0
         self._stop_at: float | None = None
         self._listener: socket.socket | None = None
         self._wake_r: socket.socket | None = None
@@ -152,6 +154,8 @@ class ControlServer:
             deadlines.append(self._catch_up_at)
         if self._stop_at is not None:
             deadlines.append(self._stop_at)
+        if self._accept_again_at:
+            deadlines.append(self._accept_again_at)
         return max(0.0, min([time.monotonic() + 1.0, *deadlines]) - time.monotonic())
 
     def _wake(self) -> None:
@@ -179,6 +183,9 @@ class ControlServer:
         for client in list(self._clients.values()):
             if client.deadline and now >= client.deadline:
                 self._drop(client, "" if client.closing else f"no hello within {self.hello_timeout:g} s")
+        if self._accept_again_at and now >= self._accept_again_at and self._listener is not None:
+            self._accept_again_at = 0.0
+            self._selector.register(self._listener, selectors.EVENT_READ, "listen")
         due = self._catch_up_at is not None and now >= self._catch_up_at
         # Once a second even unasked: a line some other writer appended still reaches the clients.
         if self._stop_at is None and (due or now - self._last_catch_up >= 1.0):
@@ -190,8 +197,12 @@ class ControlServer:
                 sock, _ = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
-                return  # e.g. out of file descriptors: the next select tries again
+            except OSError as error:
+                # Out of file descriptors: the listener stays readable, so stop watching it a moment, not spin.
+                self.dropped.append(f"accept failed: {error}")
+                self._selector.unregister(self._listener)
+                self._accept_again_at = time.monotonic() + 0.5
+                return
             try:
                 pid, uid = peer_credentials(sock)
             except OSError:
@@ -364,7 +375,8 @@ class ControlServer:
             self.controls.put(Control("note", name=note, source=f"{client.name} pid {client.pid}"))
 
     def _stop_listening(self) -> None:
-        self._selector.unregister(self._listener)
+        if not self._accept_again_at:
+            self._selector.unregister(self._listener)
         self._listener.close()
         self._listener = None
         try:

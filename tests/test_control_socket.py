@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -388,3 +389,54 @@ def test_protocol_mismatch_from_the_server(tmp_path):
     thread.join(10)
     listener.close()
     client_side[0].close()
+
+
+def test_connect_problems_in_the_users_terms():
+    from engine.control_client import _connect_problem
+    assert "permission denied: the run belongs to another user" == _connect_problem(PermissionError(errno.EACCES, "x"))
+    assert "the run is not live" in _connect_problem(ConnectionRefusedError(errno.ECONNREFUSED, "x"))
+    assert "the run is not live" in _connect_problem(FileNotFoundError(errno.ENOENT, "x"))
+    assert _connect_problem(OSError(errno.ENOTSOCK, "x")) == "not a control socket"
+
+
+def test_events_without_read_backlog_are_the_whole_log(make_run):
+    run = make_run()
+    run.advances()
+    client = ControlClient(run.server.path, client_name="events")
+    batches, closed = [], []
+    client.start(batches.append, on_close=closed.append)
+    run.advances()
+    run.stop()
+    wait_for(lambda: closed == ["run ended"], what="the end of the stream")
+    received = [e for batch in batches for e in batch]
+    assert [e.to_json().encode() for e in received] == run.lines()
+
+
+class _FailingListener:
+    """Stands in for the listening socket: accept() fails as if the process ran out of file descriptors."""
+
+    def __init__(self, real: socket.socket, failures: int) -> None:
+        self.real, self.failures = real, failures
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    def accept(self):
+        if self.failures:
+            self.failures -= 1
+            raise OSError(errno.EMFILE, "Too many open files")
+        return self.real.accept()
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_running_out_of_file_descriptors_pauses_accepting(make_run):
+    run = make_run()
+    run.server._listener = _FailingListener(run.server._listener, failures=2)
+    client = ControlClient(run.server.path, backlog=False, timeout=30)  # waits in the accept queue meanwhile
+    client.pause()
+    wait_for(lambda: any(c.action == "pause" for c in run.received), what="the control after the pause")
+    assert list(run.server.dropped).count("accept failed: [Errno 24] Too many open files") == 2
+    client.close()
+    run.advances()
