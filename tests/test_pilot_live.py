@@ -11,6 +11,7 @@ from engine.session import RunOptions
 from engine.health import top_suggestion
 from tests.conftest import TINY, wait_until
 from tui.cli import main
+from tui.dialogs.quit_dialog import QuitDialog
 from tui.dialogs.value_dialog import ValueDialog
 from engine import session
 from tui.launch import live_app
@@ -221,3 +222,20 @@ def test_dashboard_config_error_exits_2_before_the_screen_opens(tmp_path, capsys
     assert main(["--config", str(tmp_path / "bad.yaml")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and "model.dropout" in err
+
+
+async def test_ctrl_q_ctrl_c_and_the_palettes_quit_all_ask_first(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.epochs)
+        for key in ("ctrl+q", "ctrl+c"):
+            await pilot.press(key)
+            await wait_until(pilot, lambda: isinstance(app.screen, QuitDialog))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, QuitDialog))
+        await app.action_quit()  # what the command palette's "Quit" calls
+        await wait_until(pilot, lambda: isinstance(app.screen, QuitDialog))
+        assert app.history.state == "running" and app.is_running
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.history.state == "ended")
+    assert logged(app)[-1]["reason"] == "stopped"
