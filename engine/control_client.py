@@ -25,9 +25,12 @@ MAX_SERVER_LINE = 64 * 1024 * 1024  # a log line longer than this is not ours: g
 class ControlClient:
     """Connects to a run's control socket: backlog, live events and controls."""
 
+    hello: dict  # the server's hello: protocol, run_id, pid, run_dir
+
     def __init__(self, socket_path: str | Path, client_name: str = "attach", backlog: bool = True,
                  timeout: float = 10.0) -> None:
-        self.path = Path(socket_path)
+        path = Path(socket_path)
+        self.path = path / protocol.SOCKET_FILE if path.is_dir() else path  # a run directory names its socket
         self.backlog = backlog
         self.timeout = timeout
         self._buffer = b""

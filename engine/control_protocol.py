@@ -1,4 +1,13 @@
-"""The control socket's wire format: newline-delimited JSON objects, versioned by the first message."""
+"""The control socket's wire format: newline-delimited JSON objects, versioned by the first message.
+
+client: {"type":"hello","protocol":1,"client":"attach","backlog":true}
+server: {"type":"hello","protocol":1,"run_id":..,"pid":..,"run_dir":..}, then (backlog) every line of events.jsonl so
+        far verbatim and {"type":"backlog_end"}, then each new log line verbatim as it is written; at run end
+        {"type":"bye","reason":"run ended"}. A refused or broken connection gets {"type":"error","error":..} and is closed.
+client: {"type":"control","id":7,"action":"set","name":"lr","value":0.002,"source":"user"} (pause, resume, stop,
+        save, set); server: {"type":"reply","id":7,"ok":true} or {.., "ok":false,"error":"<one line>"}.
+Protocol messages are compact JSON ('{"type":"'), log lines are not ('{"type": "'), so one prefix tells them apart.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +27,6 @@ ACTIONS = ("pause", "resume", "stop", "save", "set")
 MAX_NAME = 64  # characters of a client name or a control's source
 # Longest path bind()/connect() take: sun_path holds 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH = 107
-# Protocol messages are compact JSON; RunLog's event lines have a space after the colon ('{"type": "step", ...').
 PROTOCOL_PREFIX = b'{"type":"'
 BACKLOG_END = b'{"type":"backlog_end"}\n'
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.control_harness import FakeRun
+from tests.control_harness import FakeRun, wait_for
 
 CLIENT = """
 import json, os, sys
@@ -32,7 +32,7 @@ def test_the_control_client_loads_no_torch_or_textual(tmp_path):
         assert result.returncode == 0, result.stderr
         report = json.loads(result.stdout)
         assert report["heavy"] == [] and report["steps"] >= 50 and report["closed"] == ["detached"]
-        run.advances()
+        wait_for(lambda: sum(c.action != "note" for c in run.received) >= 2, what="both controls applied")
     finally:
         run.stop()
     me = f"light pid {report['pid']}"

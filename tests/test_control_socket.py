@@ -175,7 +175,7 @@ def test_control_client_backlog_live_and_controls(make_run):
 
 def test_controls_keep_arrival_order(make_run):
     run = make_run()
-    client = ControlClient(run.server.path, client_name="bot", backlog=False)
+    client = ControlClient(run.run_dir, client_name="bot", backlog=False)  # a run directory is enough
     values = [0.001 * (i + 1) for i in range(40)]
     for value in values:
         client.set("lr", value)
