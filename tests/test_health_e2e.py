@@ -1,16 +1,23 @@
-"""Train the tiny model three ways and check the verdicts: healthy, nothing to learn, exploding."""
+"""Train the tiny model four ways and check each reaches the verdict it is named after."""
+
+import sys
+from pathlib import Path
 
 from engine.dataset import prepare_data
-from engine.health import evaluate
+from engine.health import evaluate, top_suggestion
 from engine.history import History
 from engine.trainer import Trainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from score_diagnosis import verdict  # noqa: E402
 
 
 def train_and_judge(config):
     history = History()
     trainer = Trainer(config, prepare_data(config), sinks=[history.apply])
     ended = trainer.run()
-    return {f.rule: f for f in evaluate(history)}, history, ended
+    findings = evaluate(history)
+    return {f.rule: f for f in findings}, history, ended
 
 
 def alarms(findings):
@@ -20,27 +27,31 @@ def alarms(findings):
 def test_signal_trains_healthily_and_beats_the_baseline(tiny):
     findings, history, _ = train_and_judge(tiny("data.synthetic.days=1200", "model.hidden_size=16",
                                                 "training.learning_rate=0.005", "training.epochs=8"))
-    assert findings["baseline"].severity == "ok" and findings["baseline"].evidence["skill"] > 0.05
+    assert findings["baseline"].severity == "ok" and findings["baseline"].evidence["skill_low"] > 0
     assert findings["healthy"].severity == "ok"
-    assert alarms(findings) == []
+    assert alarms(findings) == [] and verdict(evaluate(history)) == "quiet"
 
 
 def test_no_signal_is_reported_as_nothing_to_learn_not_frozen_weights(tiny):
-    findings, history, _ = train_and_judge(tiny("data.synthetic.days=1200", "data.synthetic.signal=0",
-                                                "training.epochs=8"))
-    assert findings["baseline"].severity in ("info", "warning")
-    assert abs(findings["baseline"].evidence["skill"]) < 0.05
+    findings, history, _ = train_and_judge(tiny("data.synthetic.days=1200", "data.synthetic.signal=0", "training.epochs=8"))
+    assert verdict(evaluate(history)) == "nothing-learnable" and alarms(findings) == []
+    baseline = findings["baseline"]
+    assert baseline.evidence["skill_low"] <= 0 <= baseline.evidence["skill_high"]  # the interval includes "no skill"
     assert findings["step_size"].severity == "ok"  # the weights do move
     assert "not moving" not in findings["frozen"].message
-    assert findings["baseline"].evidence["val_loss"] > 0.97 * findings["baseline"].evidence["baseline"]
 
 
-def test_absurd_learning_rate_explodes(tiny):
-    findings, history, ended = train_and_judge(tiny("training.learning_rate=10", "training.epochs=4"))
+def test_frozen_weights_are_named_and_the_lr_remedy_waits_for_the_note_s_ten_epochs(tiny):
+    findings, history, _ = train_and_judge(tiny("training.learning_rate=1e-7", "training.epochs=4"))
+    assert verdict(evaluate(history)) == "frozen-weights"
+    assert findings["step_size"].severity == "critical" and findings["step_size"].evidence["median"] < 1e-5
+
+
+def test_absurd_learning_rate_explodes_and_the_note_s_remedy_is_offered(tiny):
+    findings, history, ended = train_and_judge(tiny("training.learning_rate=10", "training.grad_clip=0"))
     exploding = findings["exploding"]
-    assert exploding.first_epoch == 1 and "exploded" in exploding.message
-    rows = history.rows()
-    assert rows[0]["train_loss"] > 10 or rows[0]["train_loss"] != rows[0]["train_loss"]
-    if exploding.severity == "critical":  # still exploded at the end: the note's remedy is offered
-        assert exploding.suggestion.value == 0.0005
+    assert exploding.severity == "critical" and exploding.first_epoch == 1 and "exploded" in exploding.message
+    assert exploding.suggestion.name == "lr" and exploding.suggestion.value == 0.0005
+    finding, suggestion = top_suggestion(evaluate(history))
+    assert finding.rule == "exploding" and suggestion.value == 0.0005
     assert findings["baseline"].severity == "warning"  # far worse than a constant

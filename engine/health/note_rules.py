@@ -50,8 +50,8 @@ def _stuck_since(rows: list[dict], bad: dict) -> int | None:
     values = [r[key] for r in after if finite(r.get(key))]
     if len(values) < T.FROZEN_STREAK:
         return None
-    gain = values[0] - min(values)
-    return after[0]["epoch"] if gain <= max(T.NOISE_SIGMAS * noise(values), T.OVERFIT_MIN_RISE * abs(values[0])) else None
+    # Flat within 2% of its level: neither a descent nor the swings of a run that is merely unstable.
+    return after[0]["epoch"] if max(values) - min(values) <= T.OVERFIT_MIN_RISE * abs(values[0]) else None
 
 
 def exploding(history: History) -> Finding:
@@ -226,7 +226,8 @@ def overfitting(history: History) -> Finding:
         dropout = history.hparams.get("dropout") if history.hparams.get("dropout") is not None else last.get("dropout")
         suggestion = (Suggestion("dropout", round(min(dropout + T.OVERFIT_DROPOUT_STEP, 0.9), 4), "the note: raise dropout a little")
                       if dropout is not None else None)
-        return Finding("overfitting", "warning", f"overfitting: {what}", evidence, onset, suggestion, NOTE)
+        tail = "" if suggestion else ": raise dropout a little (the log does not say its current value)"
+        return Finding("overfitting", "warning", f"overfitting: {what}{tail}", evidence, onset, suggestion, NOTE)
     train_base, val_base = row_baseline(history, last, "train"), row_baseline(history, last, "val")
     beyond = gap - (val_base - train_base) if train_base and val_base else gap
     if beyond > T.OVERFIT_GAP:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from engine.health.findings import Finding
-from engine.health.series import finite, loss_scale, noise
-from engine.health.thresholds import NOISE_SIGMAS
+from engine.health.series import finite
 from engine.history import History
 
 
@@ -23,9 +22,8 @@ def _still_needed(history: History, name: str, value: float) -> tuple[bool, str]
         return False, f"{name} changed at epoch {change.epoch}; waiting for a full epoch under the new value"
     key = "val_loss" if any(finite(r.get("val_loss")) for r in rows) else "train_loss"
     before = [r[key] for r in rows if r["epoch"] < first_full and finite(r.get(key))]
-    scale = loss_scale(history, rows)
-    margin = max(NOISE_SIGMAS * noise(before), 1e-3 * scale)
-    if before and any(finite(r.get(key)) and r[key] < min(before) - margin for r in after):
+    # A new best under the new value means the change is working; withholding a remedy is the safe side of chance.
+    if before and any(finite(r.get(key)) and r[key] < min(before) for r in after):
         return False, f"{name} changed at epoch {change.epoch} and {key.replace('_', ' ')} has improved since"
     return True, ""
 

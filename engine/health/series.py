@@ -57,13 +57,18 @@ def smoothed(values: list[float], weight: float) -> list[float]:
 
 
 def noise(values: list[float]) -> float:
-    """Epoch-to-epoch noise of a series, robust to its trend: MAD of detrended first differences / √2, as a σ."""
-    steps = [b - a for a, b in zip(values, values[1:])]
+    """Epoch-to-epoch noise σ of a series, robust to its trend: the larger of two MAD estimates, from detrended first
+    differences (variance 2σ²) and from second differences (variance 6σ², blind to a change of trend at the best epoch).
+    Few points make either estimate low by chance; the larger keeps a rule from reading chance as a trend."""
+    return max(_mad_sigma([b - a for a, b in zip(values, values[1:])], 2.0),
+               _mad_sigma([c - 2 * b + a for a, b, c in zip(values, values[1:], values[2:])], 6.0))
+
+
+def _mad_sigma(steps: list[float], variance_factor: float) -> float:
     if len(steps) < 2:
         return 0.0
     centre = statistics.median(steps)
-    mad = statistics.median(abs(s - centre) for s in steps)
-    return 1.4826 * mad / math.sqrt(2)
+    return 1.4826 * statistics.median(abs(x - centre) for x in steps) / math.sqrt(variance_factor)
 
 
 def loss_scale(history: History, rows: list[dict]) -> float:

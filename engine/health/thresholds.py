@@ -21,7 +21,7 @@ EARLY_STOPPING_MIN_DELTA = 1e-5
 
 # Trends judged against the run's own noise (MAD of epoch-to-epoch changes), never a fixed gap alone
 NOISE_SIGMAS = 3.0  # a change must exceed this many noise σ to count
-OVERFIT_MIN_RISE = 0.01  # and 1% of the loss scale (baseline, or first/val loss): an absolute floor
+OVERFIT_MIN_RISE = 0.02  # and 2% of the loss scale (baseline, or first/val loss): the materiality band of BASELINE_SKILL_BAND
 OVERFIT_MIN_AFTER_BEST = 2  # epochs after the best val before a rise is judged
 OVERFIT_GAP_WINDOW = 10  # epochs over which a growing gap is measured
 OVERFIT_GAP_GROWTH = 0.05  # gap growth over the window, as a share of the loss scale
