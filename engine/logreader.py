@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 import typing
 from pathlib import Path
 
@@ -16,19 +15,10 @@ from engine.errors import InputError
 from engine.events import EVENT_TYPES, Event, RunStarted, UnknownEventType, event_from_dict
 from engine.history import History
 from engine.runlog import EVENTS_FILE
+from engine.safe_text import clean_text
 
 STEP_PREFIX = '{"type": "step", '
-# Terminal escape sequences (CSI, OSC/DCS/APC strings, two-byte ESC x), then any C0 (but tab), DEL or C1 left over.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?")
-_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _CLEAN_DEPTH = 50
-
-
-def clean_text(text: str) -> str:
-    """Text from a file without escape sequences or control characters, so it cannot retitle or clear a terminal."""
-    if text.isprintable():
-        return text
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def clean(value, depth: int = 0):

@@ -230,3 +230,10 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changes(tmp_path, capsys, file
 def test_the_matrix_is_large_and_its_ids_unique():
     ids = [case[0] for case in CASES]
     assert len(ids) >= 80 and len(set(ids)) == len(ids)
+
+
+def test_a_hostile_name_in_an_error_is_printed_on_one_line_without_escapes(tmp_path, capsys):
+    (tmp_path / "m.csv").write_text("epoch,\x1b]0;owned\x07\x1b[2Jacc\nwrong\n0,0.5\n")
+    assert main(["diagnose", "m.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err and "without a loss column" in err
