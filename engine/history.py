@@ -113,7 +113,7 @@ class History:
             for notice in event.data.get("notices", []):
                 self._say(event, "warning", notice)
         elif isinstance(event, EpochEvent):
-            self.epochs[event.epoch] = {k: v for k, v in event.to_dict().items() if k != "type"}
+            self.epochs[event.epoch] = dict(vars(event))  # shallow: asdict deep-copied every row, half of a log read
             self.hparams.update(lr=event.lr, weight_decay=event.weight_decay, dropout=event.dropout, clf_weight=event.clf_weight)
         elif isinstance(event, HyperparamChanged):
             self.changes.append(event)

@@ -33,6 +33,10 @@ class RunSummary:
     finding: str
     started: float | None
     resume: str | None
+    best_epoch: int | None = None
+    val_acc: float | None = None
+    samples_per_s: float | None = None
+    duration_s: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -79,6 +83,8 @@ def resume_command(checkpoint: Path | str, headless: bool = True) -> str:
 
 
 def _state(history: History, live: bool) -> str:
+    if history.source_format != "stockpred":
+        return history.source_format  # a Keras or Lightning CSV: no run state to tell
     if history.ended is not None:
         return history.ended.reason
     if live:
@@ -86,25 +92,43 @@ def _state(history: History, live: bool) -> str:
     return "crashed"
 
 
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _foreign_id(path: Path) -> str:
+    """A CSV's name without .csv; Lightning names every file metrics.csv, so its version folder leads."""
+    return f"{path.parent.name}/{path.stem}" if path.stem == "metrics" else path.stem
+
+
 def summarize(run_dir: Path) -> RunSummary:
     """Read one run directory into a summary row."""
     history, _ = read_jsonl(run_dir)
-    state = _state(history, is_live(run_dir))
+    return summarize_history(history, Path(run_dir), is_live(run_dir))
+
+
+def summarize_history(history: History, run_dir: Path, live: bool) -> RunSummary:
+    """A summary row of a history already read (a run directory or a foreign CSV at `run_dir`)."""
+    state = _state(history, live)
     rows = history.rows()
-    finite = [r["val_loss"] for r in rows if isinstance(r.get("val_loss"), (int, float)) and math.isfinite(r["val_loss"])]
-    best = min(finite) if finite else None
+    best_row = min((r for r in rows if _finite(r.get("val_loss"))), key=lambda r: r["val_loss"], default=None)
+    best = best_row["val_loss"] if best_row else None
     baseline = history.baseline_loss("val")
     skill = 1 - best / baseline if best is not None and baseline else None
+    speeds = sorted(r["samples_per_s"] for r in rows if _finite(r.get("samples_per_s")))
+    seconds = [r["seconds"] for r in rows if _finite(r.get("seconds"))]
     findings = [f for f in evaluate(history) if f.severity in ("critical", "warning")] if rows else []
     finding = f"{findings[0].severity}: {findings[0].rule}" if findings else "–"
     resume = None
-    if state in ("crashed", "stopped", "interrupted", "error"):
+    if state in ("crashed", "stopped", "interrupted", "error") and Path(run_dir).is_dir():
         checkpoint = newest_checkpoint(run_dir)
         resume = resume_command(checkpoint) if checkpoint else None
     epochs = history.config.get("training", {}).get("epochs")
-    return RunSummary(history.run.run_id if history.run else Path(run_dir).name, str(run_dir), state,
-                      max(history.epochs, default=0), epochs, best, skill, finding,
-                      history.run.time if history.run else None, resume)
+    run_id = history.run.run_id if history.run and history.source_format == "stockpred" else _foreign_id(Path(run_dir))
+    return RunSummary(run_id, str(run_dir), state, max(history.epochs, default=0), epochs, best, skill, finding,
+                      history.run.time if history.run and history.run.time else None, resume,
+                      best_row["epoch"] if best_row else None, best_row.get("val_acc") if best_row else None,
+                      speeds[len(speeds) // 2] if speeds else None, sum(seconds) if seconds else None)
 
 
 def run_dirs(log_dir: str | Path) -> list[Path]:

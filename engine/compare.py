@@ -1,0 +1,244 @@
+"""Several runs side by side: legends from what differs in their configs, per-epoch curves, the aligned table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import InputError
+from engine.health.series import smoothed
+from engine.health.significance import skill_interval
+from engine.history import History
+from engine.logreader import read_any
+from engine.runlog import EVENTS_FILE
+from engine.runs import RunSummary, is_live, run_dirs, summarize_history
+
+METRICS = {"val_loss": "val loss", "train_loss": "train loss", "val_acc": "val direction accuracy",
+           "skill": "skill vs baseline", "lr": "learning rate"}
+X_AXES = {"epoch": "epoch", "time": "training time (s)"}
+SMOOTHING = 0.6
+# Short legend names; any other key drops its section (model.hidden_size -> hidden_size).
+SHORT_NAMES = {"training.learning_rate": "lr", "model.dropout": "dropout", "training.weight_decay": "wd",
+               "model.hidden_size": "hidden", "model.num_layers": "layers", "training.batch_size": "batch"}
+# Settings that change where and how a run is logged, not what it learns.
+NOT_HYPERPARAMETERS = {"log_dir", "step_event_interval_s", "control_socket", "checkpoint.every_epochs",
+                       "checkpoint.keep_last", "training.probes_per_epoch"}
+TABLE_COLUMNS = ["run", "label", "epoch", "wall_s", "train_loss", "val_loss", "val_acc", "skill", "lr",
+                 "weight_decay", "dropout", "clf_weight", "samples_per_s", "seconds"]
+_MISSING = object()
+
+
+@dataclass
+class LoadedRun:
+    """One run read for the browser and the compare view: its history and its summary row."""
+
+    path: str
+    history: History
+    summary: RunSummary
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (a foreign CSV's file name)."""
+        return self.summary.run_id
+
+    @property
+    def followable(self) -> bool:
+        """Our own log that has not ended yet: more epochs may still be appended."""
+        return self.history.source_format == "stockpred" and self.history.ended is None
+
+    def refresh_summary(self) -> None:
+        """Recompute the summary after the history grew."""
+        self.summary = summarize_history(self.history, Path(self.summary.path), self.summary.state in ("running", "paused"))
+
+
+def _run_directory(path: Path) -> Path | None:
+    if path.is_dir():
+        return path
+    return path.parent if path.name == EVENTS_FILE else None
+
+
+def load_run(path: str | Path) -> LoadedRun:
+    """Read a run directory, an events.jsonl, a Keras or a Lightning CSV; InputError when it is not a run."""
+    path = Path(path)
+    history, notices = read_any(path)
+    directory = _run_directory(path)
+    live = directory is not None and history.source_format == "stockpred" and is_live(directory)
+    return LoadedRun(str(directory or path), history, summarize_history(history, directory or path, live), notices)
+
+
+def gather(log_dir: str | Path | None, extra: list[str] = ()) -> tuple[list[LoadedRun], list[str]]:
+    """The runs of `log_dir` (oldest first) and then `extra` paths; each unreadable one becomes a one-line problem."""
+    paths = list(run_dirs(log_dir)) if log_dir is not None else []
+    paths += [Path(p) for p in extra]
+    runs, problems, seen = [], [], set()
+    for path in paths:
+        key = (_run_directory(path) or path).resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            runs.append(load_run(path))
+        except InputError as error:
+            problems.append(str(error))
+    return runs, problems
+
+
+def load_all(paths: list[str]) -> list[LoadedRun]:
+    """Every path as a run; the first that is not one raises InputError (the CLI's `compare`)."""
+    return [load_run(path) for path in paths]
+
+
+def flatten(config: dict, prefix: str = "") -> dict[str, object]:
+    """Nested config as dotted keys; lists become tuples so that values compare and hash."""
+    flat = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = tuple(value) if isinstance(value, list) else value
+    return flat
+
+
+def differing_keys(configs: list[dict]) -> list[str]:
+    """Config keys whose values are not the same in every run that has a config (foreign logs have none)."""
+    flats = [flatten(c) for c in configs if c]
+    if len(flats) < 2:
+        return []
+    keys = {k for flat in flats for k in flat} - NOT_HYPERPARAMETERS
+    differing = [k for k in keys if len({repr(flat.get(k, _MISSING)) for flat in flats}) > 1]
+    order = list(SHORT_NAMES)
+    return sorted(differing, key=lambda k: (order.index(k) if k in order else len(order), k))
+
+
+def short_name(key: str) -> str:
+    """The legend's name of a config key."""
+    return SHORT_NAMES.get(key) or key.split(".", 1)[-1]
+
+
+def format_value(value) -> str:
+    """A config value as the legend shows it."""
+    if value is None or value is _MISSING:
+        return "–"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(format_value(v) for v in value)
+    return str(value)
+
+
+def hyperparameter_columns(runs: list[LoadedRun]) -> dict[str, list[str]]:
+    """Short name -> each run's value, for the keys that differ between the runs."""
+    keys = differing_keys([r.history.config for r in runs])
+    flats = [flatten(r.history.config) for r in runs]
+    return {short_name(k): [format_value(f.get(k, _MISSING)) if f else "–" for f in flats] for k in keys}
+
+
+def legend_labels(runs: list[LoadedRun]) -> list[str]:
+    """Each run named by what differs, e.g. 'lr 0.002 · dropout 0.35'; the run id where nothing does or no config."""
+    keys = differing_keys([r.history.config for r in runs])
+    labels = []
+    for run in runs:
+        flat = flatten(run.history.config)
+        parts = [f"{short_name(k)} {format_value(flat.get(k, _MISSING))}" for k in keys] if flat else []
+        labels.append(" · ".join(parts) or run.run_id)
+    counts = {label: labels.count(label) for label in labels}
+    return [f"{label} · {run.run_id}" if counts[label] > 1 and label != run.run_id else label
+            for label, run in zip(labels, runs)]
+
+
+def skill_of(history: History, row: dict) -> float:
+    """1 − val/baseline at this epoch (the baseline weighted as the epoch's loss was); NaN without a baseline."""
+    baseline = history.baseline_loss("val", row.get("clf_weight"))
+    value = row.get("val_loss")
+    if not baseline or not isinstance(value, (int, float)):
+        return math.nan
+    return 1 - value / baseline
+
+
+def _column(history: History, name: str) -> np.ndarray:
+    rows = history.rows()
+    if name == "skill":
+        return np.array([skill_of(history, r) for r in rows], dtype=np.float64)
+    return np.array([r.get(name) if isinstance(r.get(name), (int, float)) else math.nan for r in rows], dtype=np.float64)
+
+
+def x_values(history: History, by: str) -> np.ndarray:
+    """Epoch numbers, or cumulative training seconds (pauses excluded; NaN where a log has no timings)."""
+    if by == "time":
+        return np.cumsum(_column(history, "seconds"))
+    return _column(history, "epoch")
+
+
+def curve(history: History, metric: str, by: str = "epoch", ema: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """One run's curve of `metric` against epochs or time, optionally EMA-smoothed; non-finite points dropped."""
+    y = _column(history, metric)
+    if ema:
+        y = np.array(smoothed(y.tolist(), SMOOTHING), dtype=np.float64)
+    x = x_values(history, by)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
+@dataclass
+class RunStats:
+    """A row of the compare table."""
+
+    best_val: float | None
+    best_epoch: int | None
+    skill: float | None
+    skill_low: float | None
+    skill_high: float | None
+    val_acc: float | None
+    verdict: str
+    samples_per_s: float | None
+    duration_s: float | None
+
+
+def run_stats(run: LoadedRun) -> RunStats:
+    """Best val and its epoch, skill there with its 95% interval, accuracy there, the verdict, speed and duration."""
+    s, history = run.summary, run.history
+    row = history.epochs.get(s.best_epoch) if s.best_epoch is not None else None
+    interval = skill_interval(history, row) if row else None
+    skill = interval[0] if interval else (skill_of(history, row) if row else None)
+    skill = None if skill is None or not math.isfinite(skill) else skill
+    return RunStats(s.best_val, s.best_epoch, skill, interval[1] if interval else None, interval[2] if interval else None,
+                    s.val_acc, "ok" if s.finding == "–" else s.finding, s.samples_per_s, s.duration_s)
+
+
+def aligned_table(runs: list[LoadedRun], labels: list[str] | None = None) -> pd.DataFrame:
+    """One row per run and epoch with the same columns for every run (NaN where a log lacks one)."""
+    labels = labels or legend_labels(runs)
+    frames = []
+    for run, label in zip(runs, labels):
+        rows = run.history.rows()
+        frame = pd.DataFrame(rows, columns=[c for c in TABLE_COLUMNS if c not in ("run", "label", "wall_s", "skill")])
+        frame = frame.apply(pd.to_numeric, errors="coerce")
+        frame.insert(0, "run", run.run_id)
+        frame.insert(1, "label", label)
+        frame["wall_s"] = x_values(run.history, "time")
+        frame["skill"] = _column(run.history, "skill")
+        frames.append(frame[TABLE_COLUMNS])
+    if not frames:
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def compare_csv(paths: list[str], out: str, force: bool = False) -> int:
+    """`stockpred-tui compare RUN… --csv OUT`: the aligned table, refusing to overwrite without --force."""
+    from engine.export import _check_target, write_atomically
+
+    target = Path(out)
+    _check_target(target, force)
+    runs = load_all(paths)
+    table = aligned_table(runs)
+    write_atomically(target, table.to_csv(index=False))
+    print(f"wrote {len(table)} rows ({len(runs)} runs x epochs, {len(table.columns)} columns) to {target}")
+    return 0
