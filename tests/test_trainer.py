@@ -140,7 +140,7 @@ def test_a_crash_mid_write_leaves_the_old_checkpoint_loadable(tmp_path, monkeypa
 def test_bad_checkpoint_is_a_one_line_error(tmp_path):
     path = tmp_path / "junk.pt"
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match="junk.pt: not a readable checkpoint"):
+    with pytest.raises(InputError, match="junk.pt: is text, not a checkpoint"):
         load_checkpoint(path)
 
 
