@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import queue
 from dataclasses import dataclass
+from typing import Protocol
 
 from engine.errors import InputError
 
@@ -51,6 +52,16 @@ def validate_knob(name: str, text_or_value: str | float) -> float:
     if value > high or (value == high and not inclusive):
         raise InputError(label, f"must be {'at most' if inclusive else 'below'} {high:g}")
     return value
+
+
+class Controller(Protocol):
+    """How a UI steers a run: the in-process ControlChannel and the socket's ControlClient both fit."""
+
+    def pause(self, source: str = "user") -> object: ...
+    def resume(self, source: str = "user") -> object: ...
+    def stop(self, source: str = "user") -> object: ...
+    def save(self, source: str = "user") -> object: ...
+    def set(self, name: str, value: float, source: str = "user") -> object: ...
 
 
 class ControlChannel:

@@ -4,8 +4,7 @@ import pytest
 
 from tests import histories
 from tests.test_logs import write_log
-from tui.launch import replay_app
-from tui.live_app import LiveDashboard
+from tui.launch import dashboard_app, replay_app
 
 STATES = {
     "healthy": histories.healthy_run,
@@ -19,12 +18,12 @@ STATES = {
 
 @pytest.mark.parametrize("state", sorted(STATES))
 def test_main_screen(snap_compare, state):
-    app = LiveDashboard(None, None, histories.history_of(STATES[state]()))
+    app = dashboard_app(histories.history_of(STATES[state]()))
     assert snap_compare(app, terminal_size=(100, 30))
 
 
 def test_main_screen_at_80x24(snap_compare):
-    app = LiveDashboard(None, None, histories.history_of(histories.paused_run()))
+    app = dashboard_app(histories.history_of(histories.paused_run()))
     assert snap_compare(app, terminal_size=(80, 24))
 
 
@@ -35,6 +34,6 @@ def test_replay_screen_mid_run(snap_compare, tmp_path):
 
 def test_main_screen_without_colour(snap_compare, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
-    app = LiveDashboard(None, None, histories.history_of(histories.healthy_run()))
+    app = dashboard_app(histories.history_of(histories.healthy_run()))
     assert app.no_color
     assert snap_compare(app, terminal_size=(100, 30))

@@ -11,6 +11,12 @@ from tui.replay_app import ReplayDashboard
 from tui.sources import FollowSource, SocketSource
 
 
+def dashboard_app(history: History | None = None, source=None, controls=None, trainer=None,
+                  attached: bool = False) -> LiveDashboard:
+    """The live dashboard over whatever feeds it (the CLI's modes below, and the snapshot tests' fixed streams)."""
+    return LiveDashboard(trainer, controls, history, source, attached)
+
+
 def live_app(options) -> LiveDashboard:
     """A dashboard around a ready trainer (config and data errors surface here, before the screen opens)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +39,7 @@ def live_app(options) -> LiveDashboard:
         # The resumed run continues its own log: show its earlier epochs from the first frame.
         trainer.run_dir = run_dir_for(trainer.config.log_dir, options.resume)
         history, _ = read_jsonl(trainer.run_dir)
-    return LiveDashboard(trainer, controls, history)
+    return dashboard_app(history, controls=controls, trainer=trainer)
 
 
 def replay_app(path: str, follow: bool = False) -> ReplayDashboard:
@@ -55,7 +61,7 @@ def attach_app(target: str | None, log_dir: str) -> LiveDashboard:
 
     client = ControlClient(find_socket(target, log_dir), "attach")
     history, _ = client.read_backlog()
-    return LiveDashboard(None, client, history, SocketSource(client), attached=True)
+    return dashboard_app(history, SocketSource(client), client, attached=True)
 
 
 def _farewell(app: LiveDashboard) -> None:

@@ -8,7 +8,7 @@ import signal
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from engine.controls import KNOB_LABELS, Control, validate_knob
+from engine.controls import KNOB_LABELS, Control, Controller, validate_knob
 from engine.errors import InputError
 from engine.events import CheckpointSaved, ErrorEvent, RunEnded
 from engine.health import top_suggestion
@@ -42,13 +42,13 @@ class LiveDashboard(DashboardApp):
     ]
     can_apply_remedy = True
 
-    def __init__(self, trainer=None, controls=None, history: History | None = None, source: EventSource | None = None,
-                 attached: bool = False) -> None:
+    def __init__(self, trainer=None, controls: Controller | None = None, history: History | None = None,
+                 source: EventSource | None = None, attached: bool = False) -> None:
         if source is None and trainer is not None:
             source = TrainerSource(trainer, max(REDRAW_INTERVAL_S, trainer.config.step_event_interval_s))
         super().__init__(history, source)
         self.trainer = trainer
-        self.controls = controls  # an engine ControlChannel, or a ControlClient when attached: the same methods
+        self.controls = controls
         self.attached = attached
         if attached:
             self.badge = "attached"
