@@ -30,7 +30,8 @@ class DashboardApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "stockpred-tui"
-    BINDINGS = [Binding("e", "toggle_ema", "EMA"), Binding("question_mark", "help", "Help"),
+    BINDINGS = [Binding("e", "toggle_ema", "EMA"), Binding("r", "runs", "Runs", show=False),
+                Binding("question_mark", "help", "Help"),
                 Binding("q", "quit_app", "Quit"), Binding("ctrl+c", "quit_app", show=False, priority=True)]
     badge: str | None = None
     can_apply_remedy = False
@@ -127,6 +128,12 @@ class DashboardApp(App):
         self.smooth = not self.smooth
         self._dirty = True
         self.notify(f"EMA smoothing {'on' if self.smooth else 'off'}", timeout=2)
+
+    def action_runs(self) -> None:
+        """Open the runs browser over this run's log directory (compare, open another run)."""
+        from tui.screens.runs_browser import RunsBrowser
+
+        self.push_screen(RunsBrowser(str(self.history.config.get("log_dir") or "logs")))
 
     def action_help(self) -> None:
         """Show every key of this mode."""

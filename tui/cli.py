@@ -36,7 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     _log_dir_option(attach)
     runs = commands.add_parser("runs", help="list runs: state, progress, best val, findings, resume command")
     runs.add_argument("--json", action="store_true", help="one JSON document")
+    runs.add_argument("--tui", action="store_true", help="browse them: sort, filter, mark, compare, open")
+    runs.add_argument("paths", nargs="*", metavar="PATH", help="with --tui: more runs, events.jsonl, Keras or Lightning CSVs")
     _log_dir_option(runs)
+    compare = commands.add_parser("compare", help="overlay runs' curves (or write their aligned epoch table)")
+    compare.add_argument("paths", nargs="+", metavar="RUN", help="run directory, events.jsonl, Keras or Lightning CSV")
+    compare.add_argument("--csv", metavar="OUT", help="write one row per run and epoch instead of opening the view")
+    compare.add_argument("--force", action="store_true", help="overwrite OUT")
     replay = commands.add_parser("replay", help="open a saved run in the dashboard")
     replay.add_argument("path", help="run directory, events.jsonl, Keras or Lightning CSV")
     replay.add_argument("--follow", action="store_true", help="keep reading as another process appends")
@@ -77,6 +83,22 @@ def dispatch(args: argparse.Namespace) -> int:
         from engine.headless import train_headless
 
         return train_headless(_options(args))
+    if args.command == "runs" and args.tui:
+        from tui.runs_app import runs_app
+
+        runs_app(_log_dir(args), args.paths).run()
+        return 0
+    if args.command == "runs" and args.paths:
+        raise InputError(args.paths[0], "extra paths are listed only in the browser: add --tui")
+    if args.command == "compare" and args.csv:
+        from engine.compare import compare_csv
+
+        return compare_csv(args.paths, args.csv, args.force)
+    if args.command == "compare":
+        from tui.runs_app import compare_app
+
+        compare_app(args.paths).run()
+        return 0
     if args.command == "runs":
         from engine.runs import print_runs
 

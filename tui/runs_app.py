@@ -1,0 +1,59 @@
+"""Apps that are only the runs browser (`stockpred-tui runs --tui`) or only the compare view (`compare RUN…`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from engine.compare import LoadedRun, load_all
+from engine.errors import InputError
+from tui.screens.compare_screen import CompareScreen
+from tui.screens.runs_browser import RunsBrowser
+
+
+class RunsApp(App):
+    """Hosts the runs browser; compare views and opened runs come and go above it."""
+
+    TITLE = "stockpred-tui runs"
+    BINDINGS = [Binding("ctrl+c", "quit_app", show=False, priority=True)]
+
+    def __init__(self, log_dir: str | None, extra: list[str] = ()) -> None:
+        super().__init__()
+        self.log_dir = log_dir
+        self.extra = list(extra)
+
+    def on_mount(self) -> None:
+        self.push_screen(RunsBrowser(self.log_dir, self.extra, standalone=True))
+
+    def action_quit_app(self) -> None:
+        """Nothing here trains: quit at once."""
+        self.exit()
+
+
+class CompareApp(RunsApp):
+    """Hosts one compare view of runs read before the screen opens (bad paths fail on the command line)."""
+
+    TITLE = "stockpred-tui compare"
+
+    def __init__(self, runs: list[LoadedRun]) -> None:
+        super().__init__(None)
+        self.runs = runs
+
+    def on_mount(self) -> None:
+        self.push_screen(CompareScreen(self.runs, standalone=True))
+
+
+def runs_app(log_dir: str | None, extra: list[str] = ()) -> RunsApp:
+    """The browser over `log_dir` and `extra` paths (the CLI and the tests build it here)."""
+    if log_dir is not None and not Path(log_dir).is_dir():
+        if not extra:
+            raise InputError(str(log_dir), "no such log directory")
+        log_dir = None  # only the paths given, e.g. a few Keras CSVs outside any log directory
+    return RunsApp(log_dir, extra)
+
+
+def compare_app(paths: list[str]) -> CompareApp:
+    """The compare view of `paths`; InputError names the first path that is not a run."""
+    return CompareApp(load_all(paths))

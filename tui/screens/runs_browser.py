@@ -1,0 +1,164 @@
+"""Every run of a log directory (and any extra paths) in one table: sort, filter, mark, compare, open."""
+
+from __future__ import annotations
+
+import time
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from engine.compare import LoadedRun, gather, hyperparameter_columns
+from tui.screens.compare_screen import CompareScreen
+from tui.screens.open_run import open_command, open_in_terminal
+from tui.widgets.runs_table import BASE_COLUMNS, RunsTable
+
+
+class RunsBrowser(ModalScreen[None]):
+    """The runs table with a filter line; loading happens in a thread worker, so the screen opens at once."""
+
+    DEFAULT_CSS = """
+    RunsBrowser { background: $background; }
+    RunsBrowser #runs-title { height: 1; padding: 0 1; background: $primary-darken-2; }
+    RunsBrowser #filter { height: 1; border: none; padding: 0 1; }
+    RunsBrowser RunsTable { height: 1fr; }
+    """
+    BINDINGS = [Binding("space", "mark", "Mark"), Binding("c", "compare", "Compare"),
+                Binding("slash", "filter", "Filter"), Binding("s", "sort(1)", "Sort"),
+                Binding("S", "reverse", "Reverse", show=False), Binding("r", "reload", "Reload"),
+                Binding("escape", "back", "Back"), Binding("q", "app.quit_app", "Quit")]
+
+    def __init__(self, log_dir: str | None, extra: list[str] = (), standalone: bool = False) -> None:
+        super().__init__()
+        self.log_dir = log_dir
+        self.extra = list(extra)
+        self.standalone = standalone
+        self.runs: list[LoadedRun] = []
+        self.marked: set[str] = set()
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("loading runs…", id="runs-title")
+        yield Input(placeholder="/ to filter by text (any column)", id="filter", compact=True)
+        yield RunsTable()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(RunsTable).focus()
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs-load", description="read runs")
+    def _load(self) -> tuple[list[LoadedRun], list[str]]:
+        """Read every run (and evaluate its health) off the UI thread."""
+        return gather(self.log_dir, self.extra)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Fill the table when the runs are read; show why when they could not be."""
+        if event.worker.group != "runs-load":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.runs, problems = event.worker.result
+            self.marked &= {run.path for run in self.runs}
+            for problem in problems[:5]:
+                self.notify(problem, severity="warning", markup=False, timeout=8)
+            self.loaded = True
+            self.refill()
+        elif event.state == WorkerState.ERROR:
+            self.loaded = True
+            self.notify(str(event.worker.error), severity="error", markup=False, timeout=10)
+            self.refill()
+
+    def refill(self) -> None:
+        """Redraw the table from the runs, the marks, the filter and the sort order."""
+        table = self.query_one(RunsTable)
+        table.show(self.runs, hyperparameter_columns(self.runs), self.marked)
+        where = self.log_dir if self.log_dir is not None else "the given paths"
+        sort = f" · sorted by {table.sort_by} {'↓' if table.descending else '↑'}" if table.sort_by else ""
+        self.query_one("#runs-title", Static).update(
+            f"runs in {escape(str(where))} · {table.row_count} of {len(self.runs)} shown · {len(self.marked)} marked{escape(sort)}")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter as the text changes."""
+        self.query_one(RunsTable).filter_text = event.value
+        self.refill()
+
+    def on_input_submitted(self) -> None:
+        """Enter in the filter line goes back to the table."""
+        self.query_one(RunsTable).focus()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by it; a second click reverses."""
+        self.query_one(RunsTable).sort_on(str(event.label))
+        self.refill()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter opens the run: attach when it is live, else replay."""
+        run = self._run(event.row_key.value)
+        if run is not None:
+            open_in_terminal(self.app, open_command(run))
+            self._load()  # it may have ended or gained epochs meanwhile
+
+    def _run(self, path: str | None) -> LoadedRun | None:
+        return next((run for run in self.runs if run.path == path), None)
+
+    def _cursor_run(self) -> LoadedRun | None:
+        table = self.query_one(RunsTable)
+        return self._run(table.cursor_path()) if table.row_count else None
+
+    def action_mark(self) -> None:
+        """Mark or unmark the run under the cursor, then move down."""
+        run = self._cursor_run()
+        if run is None:
+            return
+        self.marked ^= {run.path}
+        table = self.query_one(RunsTable)
+        row = table.cursor_row
+        self.refill()
+        table.move_cursor(row=min(row + 1, table.row_count - 1))
+
+    def action_compare(self) -> None:
+        """Compare the marked runs (or the one under the cursor), in the order they were listed."""
+        chosen = [run for run in self.runs if run.path in self.marked]
+        if not chosen and (run := self._cursor_run()) is not None:
+            chosen = [run]
+        if not chosen:
+            self.notify("no runs to compare: mark some with space", severity="warning", timeout=4)
+            return
+        self.app.push_screen(CompareScreen(chosen))
+
+    def action_filter(self) -> None:
+        """Type to filter; enter or escape returns to the table."""
+        self.query_one("#filter", Input).focus()
+
+    def action_sort(self, step: int) -> None:
+        """Sort by the next column."""
+        table = self.query_one(RunsTable)
+        names = [name for name in table.column_names() if name not in BASE_COLUMNS[:1]]
+        current = names.index(table.sort_by) if table.sort_by in names else -1
+        table.sort_by, table.descending = names[(current + step) % len(names)], False
+        self.refill()
+
+    def action_reverse(self) -> None:
+        """Reverse the sort order."""
+        table = self.query_one(RunsTable)
+        table.descending = not table.descending
+        self.refill()
+
+    def action_reload(self) -> None:
+        """Read the runs again (new runs, states that changed)."""
+        self.notify(f"reading runs… ({time.strftime('%H:%M:%S')})", timeout=2)
+        self._load()
+
+    def action_back(self) -> None:
+        """Leave the filter line, else close the browser (or quit, when it is the whole app)."""
+        if self.focused is self.query_one("#filter", Input):
+            self.query_one(RunsTable).focus()
+        elif self.standalone:
+            self.app.exit()
+        else:
+            self.dismiss()
+

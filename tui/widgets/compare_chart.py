@@ -1,0 +1,62 @@
+"""Several runs' curves of one metric on one plotext chart, a stable colour (and glyph) per run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from textual_plotext import PlotextPlot
+
+from tui.downsample import minmax_downsample
+
+# Tableau 10: tells ten runs apart on dark and light terminals alike.
+PALETTE = [(78, 121, 167), (242, 142, 43), (225, 87, 89), (118, 183, 178), (89, 161, 79), (237, 201, 72),
+           (176, 122, 161), (255, 157, 167), (156, 117, 95), (186, 176, 172)]
+# Past ten runs the colours repeat with another glyph; without colour the glyph alone tells runs apart.
+GLYPHS = ["braille", "•", "x", "+", "o", "*", "#", "@"]
+
+
+def run_style(index: int, no_color: bool) -> tuple[tuple[int, int, int] | None, str]:
+    """Colour and plotext marker of the run at `index` in the compared set."""
+    if no_color:
+        return None, GLYPHS[index % len(GLYPHS)]
+    return PALETTE[index % len(PALETTE)], GLYPHS[index // len(PALETTE) % len(GLYPHS)]
+
+
+@dataclass
+class Curve:
+    """One run's points and how to draw them."""
+
+    x: np.ndarray
+    y: np.ndarray
+    color: tuple[int, int, int] | None
+    marker: str
+
+
+class CompareChart(PlotextPlot):
+    """Overlaid curves; each is min-max downsampled to about two points per column before plotext sees it."""
+
+    def show(self, curves: list[Curve], title: str, xlabel: str, log_y: bool, hline: float | None = None) -> None:
+        """Replot the given curves."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        buckets = max(10, self.size.width // 2 or 40)
+        drawn = 0
+        for curve in curves:
+            x, y = curve.x, curve.y
+            if log_y:
+                keep = y > 0  # a log axis has no place for zero or negative values (skill below the baseline)
+                x, y = x[keep], y[keep]
+            x, y = minmax_downsample(x, y, buckets)
+            if len(y):
+                options = {"color": curve.color} if curve.color is not None else {}
+                plt.plot(x.tolist(), y.tolist(), marker=curve.marker, **options)
+                drawn += 1
+        if log_y:
+            plt.yscale("log")
+        if hline is not None and drawn and not log_y:
+            plt.hline(hline, "gray")
+        plt.title(title if drawn else f"{title} · nothing to draw")
+        plt.xlabel(xlabel)
+        self.refresh()

@@ -1,0 +1,94 @@
+"""The runs browser's table: one row per run, sorted and filtered through a pandas frame of raw values."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pandas as pd
+from rich.text import Text
+from textual.widgets import DataTable
+
+from engine.compare import LoadedRun
+from tui.widgets.compare_table import DASH, number
+
+BASE_COLUMNS = ("✓", "run", "state", "started", "epochs", "best val", "best ep", "skill", "acc", "finding")
+STATE_STYLES = {"running": "green", "paused": "yellow", "crashed": "red", "error": "red", "completed": "",
+                "early_stop": ""}
+
+
+def _started(value: float | None) -> str:
+    return DASH if value is None or not math.isfinite(value) else time.strftime("%m-%d %H:%M", time.localtime(value))
+
+
+def _numeric(values: list[str]) -> pd.Series:
+    """A hyperparameter column as numbers when every value is one, so 0.002 sorts below 0.01."""
+    converted = pd.to_numeric(pd.Series(values).replace(DASH, None), errors="coerce")
+    return converted if converted.notna().sum() == sum(v != DASH for v in values) else pd.Series(values)
+
+
+class RunsTable(DataTable):
+    """Id, state, start, epochs, best val and its epoch, skill, accuracy, worst finding, and the differing knobs."""
+
+    def __init__(self) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True)
+        self.sort_by: str | None = None
+        self.descending = False
+        self.filter_text = ""
+        self._columns: list[str] = []
+
+    def column_names(self) -> list[str]:
+        """The columns now shown (the base ones, then one per differing hyperparameter)."""
+        return list(self._columns)
+
+    def sort_on(self, name: str) -> None:
+        """Sort by `name`; the same column again reverses the order."""
+        if name == self.sort_by:
+            self.descending = not self.descending
+        else:
+            self.sort_by, self.descending = name, False
+
+    def cursor_path(self) -> str | None:
+        """The path of the run under the cursor."""
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def show(self, runs: list[LoadedRun], knobs: dict[str, list[str]], marked: set[str]) -> None:
+        """Rebuild the rows (a few hundred at most), keeping the cursor on the same run."""
+        raw = pd.DataFrame({
+            "run": [r.run_id for r in runs], "state": [r.summary.state for r in runs],
+            "started": [r.summary.started for r in runs], "epochs": [r.summary.epoch for r in runs],
+            "best val": [r.summary.best_val for r in runs], "best ep": [r.summary.best_epoch for r in runs],
+            "skill": [r.summary.skill for r in runs], "acc": [r.summary.val_acc for r in runs],
+            "finding": [r.summary.finding for r in runs],
+            **{name: _numeric(values) for name, values in knobs.items()}}, index=[r.path for r in runs])
+        text = {path: self._cells(run, knobs, i, marked) for i, (path, run) in enumerate(zip(raw.index, runs))}
+        if self.filter_text:
+            needle = self.filter_text.lower()
+            raw = raw[[any(needle in str(cell).lower() for cell in text[path]) for path in raw.index]]
+        if self.sort_by in raw.columns:
+            raw = raw.sort_values(self.sort_by, ascending=not self.descending, na_position="last", kind="stable")
+        cursor = self.cursor_path()
+        columns = list(BASE_COLUMNS) + list(knobs)
+        if columns != self._columns:
+            self.clear(columns=True)
+            self.add_columns(*columns)
+            self._columns = columns
+        else:
+            self.clear()
+        for path in raw.index:
+            self.add_row(*text[path], key=path)
+        if cursor in raw.index:
+            self.move_cursor(row=list(raw.index).index(cursor))
+
+    @staticmethod
+    def _cells(run: LoadedRun, knobs: dict[str, list[str]], index: int, marked: set[str]) -> list:
+        s = run.summary
+        progress = f"{s.epoch}/{s.epochs}" if s.epochs else str(s.epoch)
+        # Text objects, never markup: ids, states and findings come from files.
+        return [Text("●" if run.path in marked else " ", style="bold"), Text(s.run_id),
+                Text(s.state, style=STATE_STYLES.get(s.state, "")), _started(s.started), progress,
+                number(s.best_val, ".4f"), DASH if s.best_epoch is None else str(s.best_epoch),
+                number(s.skill, "+.1%"), number(s.val_acc, ".1%"), Text(s.finding),
+                *(Text(values[index]) for values in knobs.values())]
