@@ -1,15 +1,11 @@
-"""`stockpred-tui diagnose` and `export`: health findings and the epoch table of any saved run."""
+"""`stockpred-tui diagnose`: the health findings of any saved run."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from pathlib import Path
 
-import pandas as pd
-
-from engine.errors import InputError
 from engine.health import SEVERITY_ORDER, evaluate
 from engine.logreader import read_any
 
@@ -46,24 +42,3 @@ def diagnose(path: str, as_json: bool = False, fail_on: str | None = None) -> in
         # A reader such as `head` left early: the verdict stands, and Python must not complain at exit either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return code
-
-
-def epoch_table(path: str) -> pd.DataFrame:
-    """The epoch table with per-group statistics flattened into columns."""
-    history, _ = read_any(path)
-    return pd.json_normalize(history.rows(), sep=".")
-
-
-def export_csv(path: str, out: str, force: bool = False) -> int:
-    """Write the epoch table as CSV, refusing to overwrite unless asked."""
-    target = Path(out)
-    if target.exists() and not force:
-        raise InputError(str(target), "already exists; pass --force to overwrite")
-    table = epoch_table(path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    table.to_csv(temporary, index=False)
-    temporary.replace(target)
-    print(f"wrote {len(table)} epochs x {len(table.columns)} columns to {target}")
-    return 0
-
-
