@@ -28,13 +28,23 @@ def _check_target(target: Path, force: bool) -> None:
         raise InputError(str(target), f"parent directory {target.parent} does not exist")
 
 
+def _final_mode(target: Path) -> int:
+    """The mode a plain `open(..., "w")` would give: the replaced file's, else 0666 less the umask."""
+    if target.is_file() and not target.is_symlink():
+        return target.stat().st_mode & 0o777
+    umask = os.umask(0o077)  # reading the umask means setting it; the CLI is single-threaded here
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomically(target: Path, text: str) -> None:
-    """Write `text` to `target` through a temporary that mkstemp creates exclusively (O_EXCL, random name, 0600)."""
+    """Write `text` to `target` through a temporary that mkstemp creates exclusively (O_EXCL, random name)."""
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as error:
         raise InputError(str(target), f"cannot write here ({error.strerror or error})") from None
     try:
+        os.fchmod(handle, _final_mode(target))
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
             file.flush()

@@ -215,7 +215,7 @@ def test_a_full_disk_raises_a_log_write_error_and_leaves_no_torn_line(tmp_path, 
     assert (tmp_path / "run" / "events.jsonl").read_text() == events[0].to_json() + "\n" + events[2].to_json() + "\n"
 
 
-def test_run_directories_are_exclusive_private_and_drop_stale_temporaries(tmp_path, monkeypatch):
+def test_run_directories_are_exclusive_private_and_drop_stale_temporaries(tmp_path, monkeypatch, umask_022):
     import os
     import stat
     import time as clock
@@ -225,7 +225,6 @@ def test_run_directories_are_exclusive_private_and_drop_stale_temporaries(tmp_pa
     ids = iter(["aaaa", "aaaa", "bbbb"])
     monkeypatch.setattr(runlog.secrets, "token_hex", lambda _: next(ids))
     monkeypatch.setattr(runlog.time, "strftime", lambda _: "20261125-000000")
-    os.umask(0o022)
     first, second = runlog.new_run_dir(tmp_path / "logs"), runlog.new_run_dir(tmp_path / "logs")
     assert (first.name, second.name) == ("20261125-000000-aaaa", "20261125-000000-bbbb")
     stale, fresh = first / "checkpoints" / ".last.pt.x1.tmp", first / "checkpoints" / ".best.pt.x2.tmp"
@@ -242,7 +241,17 @@ def test_run_directories_are_exclusive_private_and_drop_stale_temporaries(tmp_pa
     assert [mode(p) for p in (first, first / "checkpoints", first / "events.jsonl", first / "config.yaml")] == [0o700, 0o700, 0o600, 0o600]
 
 
-def test_export_never_follows_a_planted_symlink_and_leaves_nothing_behind(tmp_path, monkeypatch):
+@pytest.fixture
+def umask_022():
+    """A umask of 022 for the test, the caller's restored after."""
+    import os
+
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_export_never_follows_a_planted_symlink_and_leaves_nothing_behind(tmp_path, monkeypatch, umask_022):
     import os
 
     from engine.export import export_csv
@@ -255,6 +264,7 @@ def test_export_never_follows_a_planted_symlink_and_leaves_nothing_behind(tmp_pa
         (tmp_path / name).symlink_to(victim)
     assert export_csv(str(log), str(out)) == 0
     assert victim.read_text() == "precious" and list(pd.read_csv(out)["epoch"]) == [1, 2, 3]
+    assert out.stat().st_mode & 0o777 == 0o644  # what a plain write gives, not the temporary's 0600
     out.unlink()
     out.symlink_to(victim)  # --force replaces the link itself, never writes through it
     assert export_csv(str(log), str(out), force=True) == 0
