@@ -164,9 +164,18 @@ def far_above_best(history: History, rows: list[dict]) -> bool:
     return True
 
 
-def _rise_from_best(rows: list[dict], scale: float) -> tuple[int, float, float] | None:
-    """Val up from its best by more than its own noise (and 1% of the scale) while train kept falling."""
-    val = [r["val_loss"] for r in rows]
+def _train_fell_since(train_rows: list[dict], best_epoch: int, k: int) -> bool:
+    """Whether the train loss is lower now than at the best val epoch (sparse Lightning train rows allowed)."""
+    before = [r["train_loss"] for r in train_rows if r["epoch"] <= best_epoch]
+    after = [r["train_loss"] for r in train_rows if r["epoch"] > best_epoch]
+    if before:
+        return bool(after) and statistics.fmean(after[-k:]) < before[-1]
+    return len(after) >= 2 and after[-1] < after[0]
+
+
+def _rise_from_best(val_rows: list[dict], train_rows: list[dict], scale: float) -> tuple[int, float, float] | None:
+    """Val up from its best by more than its own noise (and 2% of the scale) while train kept falling."""
+    val = [r["val_loss"] for r in val_rows]
     best = min(range(len(val)), key=val.__getitem__)
     after = len(val) - best - 1
     if after < T.OVERFIT_MIN_AFTER_BEST:
@@ -174,8 +183,7 @@ def _rise_from_best(rows: list[dict], scale: float) -> tuple[int, float, float] 
     k = min(3, after)
     threshold = max(T.NOISE_SIGMAS * noise(val), T.OVERFIT_MIN_RISE * scale)
     rise = statistics.fmean(val[-k:]) - val[best]
-    train_falling = statistics.fmean(r["train_loss"] for r in rows[-k:]) < rows[best]["train_loss"]
-    if rise > threshold and val[-1] - val[best] > threshold and train_falling:
+    if rise > threshold and val[-1] - val[best] > threshold and _train_fell_since(train_rows, val_rows[best]["epoch"], k):
         return best, rise, threshold
     return None
 
@@ -203,24 +211,26 @@ def _growing_gap(rows: list[dict], scale: float) -> tuple[int, float, float] | N
 def overfitting(history: History) -> Finding:
     """Val rising from its best by more than its noise while train falls, or a gap growing while val stalls."""
     rows = finite_rows(history, "train_loss", "val_loss")
-    if len(rows) < 2:
+    val_rows, train_rows = finite_rows(history, "val_loss"), finite_rows(history, "train_loss")
+    if len(val_rows) < 2 or not train_rows:
         return not_evaluated("overfitting", "needs train and val loss", NOTE)
-    scale = loss_scale(history, rows)
-    last = rows[-1]
+    scale = loss_scale(history, val_rows)
+    last = rows[-1] if rows else {**val_rows[-1], "train_loss": train_rows[-1]["train_loss"]}
     gap = last["val_loss"] - last["train_loss"]
     evidence = {"gap": rounded(gap), "train_loss": rounded(last["train_loss"]), "val_loss": rounded(last["val_loss"]),
                 "scale": rounded(scale)}
-    rise, growing = _rise_from_best(rows, scale), None
+    rise, growing = _rise_from_best(val_rows, train_rows, scale), None
     if rise is None and _growing_gap(rows[:-1], scale):  # a growing gap must persist for two epochs in a row
         growing = _growing_gap(rows, scale)
     if rise or growing:
         index, amount, threshold = rise or growing
-        onset = rows[index + 1]["epoch"] if rise else rows[min(index + 1, len(rows) - 1)]["epoch"]
-        what = (f"val rose {amount:.4g} from its best {rows[index]['val_loss']:.4g} at epoch {rows[index]['epoch']} while train kept "
+        basis = val_rows if rise else rows
+        onset = basis[min(index + 1, len(basis) - 1)]["epoch"]
+        what = (f"val rose {amount:.4g} from its best {basis[index]['val_loss']:.4g} at epoch {basis[index]['epoch']} while train kept "
                 f"falling (noise threshold {threshold:.2g})" if rise else
                 f"val − train gap grew {amount:.4g} over the last epochs while val stopped improving (threshold {threshold:.2g})")
-        evidence.update(best_val_epoch=rows[index]["epoch"] if rise else None, growth=rounded(amount), threshold=rounded(threshold))
-        if far_above_best(history, rows):
+        evidence.update(best_val_epoch=basis[index]["epoch"] if rise else None, growth=rounded(amount), threshold=rounded(threshold))
+        if rows and far_above_best(history, rows):
             return Finding("overfitting", "warning", f"{what}; but both losses sit far above their best: the step is too large, "
                            "not a dropout problem", evidence, onset, source=NOTE)
         dropout = history.hparams.get("dropout") if history.hparams.get("dropout") is not None else last.get("dropout")
