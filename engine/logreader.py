@@ -54,8 +54,19 @@ class _RunData(BaseModel):
     target_std: float | None = None
 
 
+class _Baseline(BaseModel):
+    """A split's constant-prediction loss parts, which the rules do arithmetic with."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    reg: float
+    clf: float
+    up_rate: float | None = None
+    majority_acc: float | None = None
+    windows: int | None = None
+
+
 # Nested values the readers and rules compute with; the rest of a run_start stays free-form.
-_NESTED = {RunStarted: {"config": _loose(Config), "data": _RunData, "baselines": dict[str, dict[str, float | None]],
+_NESTED = {RunStarted: {"config": _loose(Config), "data": _RunData, "baselines": dict[str, _Baseline],
                         "hparams": dict[str, float | None] | None}}
 
 

@@ -148,6 +148,9 @@ def test_run_start_sections_of_the_wrong_shape_are_invalid(tmp_path):
     start["config"]["training"] = {"learning_rate": "0.1", "future_key": 1}
     history, notices = read_any(write_log(tmp_path / "e.jsonl", events[1:], [json.dumps(start)]))
     assert "field 'config.training.learning_rate': input should be a valid number" in notices[0]
+    start = events[0].to_dict() | {"baselines": {"val": {"clf": 0.69}}}
+    history, notices = read_any(write_log(tmp_path / "e.jsonl", events[1:], [json.dumps(start)]))
+    assert history.run is None and "field 'baselines.val.reg': field required" in notices[0]
 
 
 def test_control_characters_and_escape_sequences_never_leave_a_file(tmp_path):
