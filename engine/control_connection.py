@@ -29,6 +29,7 @@ class Connection:
         self.attached = False
         self.reason = ""  # why the server is closing this connection
         self.wants_write = False
+        self.deaf = False  # the peer stopped reading (hung up): what it sent before still counts
 
     @property
     def pending(self) -> int:
@@ -37,7 +38,8 @@ class Connection:
 
     def queue(self, message: dict) -> None:
         """Queue a protocol message after what is already queued (always on a line boundary)."""
-        self.out += protocol.encode(message)
+        if not self.deaf:
+            self.out += protocol.encode(message)
 
 
 def peer_credentials(sock: socket.socket) -> tuple[int, int]:

@@ -39,6 +39,7 @@ class ControlServer:
         self._log_fd: int | None = None
         self._broadcast = 0  # log bytes every streaming client has been handed (always a line boundary)
         self._wake_pending = False
+        self._greeted = 0  # open connections past their hello: the sink wakes the server only for them
         self._last_catch_up = 0.0
         self._catch_up_at: float | None = None
         self._accept_again_at = 0.0
@@ -92,13 +93,16 @@ class ControlServer:
 
     def __call__(self, event: Event) -> None:
         """Event sink: RunLog already wrote `event`; wake the server to send the new lines. Never blocks or raises."""
-        if self._wake_pending or self._wake_w is None:
-            return
+        if self._wake_pending or not self._greeted:
+            return  # already woken, or nobody listens (a new client's backlog reads this line from the file)
         self._wake_pending = True
+        self._wake_up()
+
+    def _wake_up(self) -> None:
         try:
             self._wake_w.send(b"w")
-        except OSError:
-            pass  # a full wake pipe already means "wake up"; a closed one means the server is gone
+        except (OSError, AttributeError):
+            pass  # a full wake socket already means "wake up"; a closed or missing one, that the server is gone
 
     def close(self, timeout: float = 2.0) -> None:
         """Stop accepting, hand clients what they are owed (at most `timeout` s), close all, unlink the socket."""
@@ -106,8 +110,7 @@ class ControlServer:
         if thread is None or self._stop_at is not None:
             return
         self._stop_at = time.monotonic() + timeout
-        self._wake_pending = False
-        self(None)  # type: ignore[arg-type]
+        self._wake_up()
         thread.join(timeout + 1.0)
 
     # -- the server thread -------------------------------------------------------------------------
@@ -281,6 +284,7 @@ class ControlServer:
         except protocol.ProtocolError as error:
             self._fail(client, str(error))
             return
+        self._greeted += 1  # before the catch-up, so the sink wakes us for any line written after it
         self._catch_up()
         client.queue(protocol.server_hello(self.run_id, self.run_dir))
         client.pos = 0 if backlog else self._broadcast
@@ -334,6 +338,10 @@ class ControlServer:
 
     def _pump(self, client: Connection) -> None:
         """Send until the socket would block or nothing is owed; then close a closing client."""
+        if client.deaf:
+            if client.closing:
+                self._drop(client, "")
+            return
         try:
             while True:
                 if not client.pending:
@@ -348,8 +356,13 @@ class ControlServer:
         except (BlockingIOError, InterruptedError):
             pass
         except OSError:
-            self._drop(client, "")
-            return
+            # It hung up, maybe right after sending "stop": keep reading until EOF so no control is lost.
+            client.deaf = True
+            client.out.clear()
+            client.sent = 0
+            if client.closing:
+                self._drop(client, "")
+                return
         if client.closing and not client.pending and not client.attached:
             self._drop(client, "")
             return
@@ -370,6 +383,7 @@ class ControlServer:
         except (KeyError, ValueError):
             pass
         client.sock.close()
+        self._greeted -= bool(client.name)
         if client.name and self._stop_at is None:
             note = "client detached" if not reason else f"client dropped: {reason}"
             self.controls.put(Control("note", name=note, source=f"{client.name} pid {client.pid}"))

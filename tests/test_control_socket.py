@@ -440,3 +440,16 @@ def test_running_out_of_file_descriptors_pauses_accepting(make_run):
     assert list(run.server.dropped).count("accept failed: [Errno 24] Too many open files") == 2
     client.close()
     run.advances()
+
+
+def test_a_client_that_stops_reading_can_still_send_its_last_control(make_run):
+    run = make_run()
+    raw = RawClient(run.server.path)
+    raw.read_until(lambda line: b'"backlog_end"' in line)
+    raw.sock.shutdown(socket.SHUT_RD)  # as a client does on its way out: the server's next send fails
+    run.advances()  # the server has tried to send it events many times since
+    raw.send(protocol.encode(protocol.control_message(1, "stop")))
+    raw.close()
+    wait_for(lambda: any(c.action == "stop" for c in run.received), what="the stop sent after reading stopped")
+    wait_for(lambda: any(c.name == "client detached" for c in run.received), what="the detach note")
+    run.advances()
