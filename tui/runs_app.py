@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from engine.compare import LoadedRun, load_all
 from engine.errors import InputError
@@ -13,36 +14,48 @@ from tui.screens.compare_screen import CompareScreen
 from tui.screens.runs_browser import RunsBrowser
 
 
-class RunsApp(App):
-    """Hosts the runs browser; compare views and opened runs come and go above it."""
+class ScreenApp(App):
+    """An app that is one screen (and what that screen opens above itself)."""
 
-    TITLE = "stockpred-tui runs"
     BINDINGS = [Binding("ctrl+c", "quit_app", show=False, priority=True)]
 
-    def __init__(self, log_dir: str | None, extra: list[str] = ()) -> None:
-        super().__init__()
-        self.log_dir = log_dir
-        self.extra = list(extra)
+    def first_screen(self) -> Screen:
+        """The screen this app shows."""
+        raise NotImplementedError
 
     def on_mount(self) -> None:
-        self.push_screen(RunsBrowser(self.log_dir, self.extra, standalone=True))
+        self.push_screen(self.first_screen())
 
     def action_quit_app(self) -> None:
         """Nothing here trains: quit at once."""
         self.exit()
 
 
-class CompareApp(RunsApp):
+class RunsApp(ScreenApp):
+    """Hosts the runs browser; compare views and opened runs come and go above it."""
+
+    TITLE = "stockpred-tui runs"
+
+    def __init__(self, log_dir: str | None, extra: list[str] = ()) -> None:
+        super().__init__()
+        self.log_dir = log_dir
+        self.extra = list(extra)
+
+    def first_screen(self) -> Screen:
+        return RunsBrowser(self.log_dir, self.extra, standalone=True)
+
+
+class CompareApp(ScreenApp):
     """Hosts one compare view of runs read before the screen opens (bad paths fail on the command line)."""
 
     TITLE = "stockpred-tui compare"
 
     def __init__(self, runs: list[LoadedRun]) -> None:
-        super().__init__(None)
+        super().__init__()
         self.runs = runs
 
-    def on_mount(self) -> None:
-        self.push_screen(CompareScreen(self.runs, standalone=True))
+    def first_screen(self) -> Screen:
+        return CompareScreen(self.runs, standalone=True)
 
 
 def runs_app(log_dir: str | None, extra: list[str] = ()) -> RunsApp:

@@ -28,7 +28,7 @@ def _numeric(values: list[str]) -> pd.Series:
 
 
 class RunsTable(DataTable):
-    """Id, state, start, epochs, best val and its epoch, skill, accuracy, worst finding, and the differing knobs."""
+    """Id, state, the differing knobs, start, epochs, best val and its epoch, skill, accuracy, worst finding."""
 
     def __init__(self) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True)
@@ -62,7 +62,7 @@ class RunsTable(DataTable):
             "best val": [r.summary.best_val for r in runs], "best ep": [r.summary.best_epoch for r in runs],
             "skill": [r.summary.skill for r in runs], "acc": [r.summary.val_acc for r in runs],
             "finding": [r.summary.finding for r in runs],
-            **{name: _numeric(values) for name, values in knobs.items()}}, index=[r.path for r in runs])
+            **{name: _numeric(values).to_numpy() for name, values in knobs.items()}}, index=[r.path for r in runs])
         text = {path: self._cells(run, knobs, i, marked) for i, (path, run) in enumerate(zip(raw.index, runs))}
         if self.filter_text:
             needle = self.filter_text.lower()
@@ -70,7 +70,7 @@ class RunsTable(DataTable):
         if self.sort_by in raw.columns:
             raw = raw.sort_values(self.sort_by, ascending=not self.descending, na_position="last", kind="stable")
         cursor = self.cursor_path()
-        columns = list(BASE_COLUMNS) + list(knobs)
+        columns = [*BASE_COLUMNS[:3], *knobs, *BASE_COLUMNS[3:]]  # the knobs near the id: they name the run
         if columns != self._columns:
             self.clear(columns=True)
             self.add_columns(*columns)
@@ -88,7 +88,6 @@ class RunsTable(DataTable):
         progress = f"{s.epoch}/{s.epochs}" if s.epochs else str(s.epoch)
         # Text objects, never markup: ids, states and findings come from files.
         return [Text("●" if run.path in marked else " ", style="bold"), Text(s.run_id),
-                Text(s.state, style=STATE_STYLES.get(s.state, "")), _started(s.started), progress,
-                number(s.best_val, ".4f"), DASH if s.best_epoch is None else str(s.best_epoch),
-                number(s.skill, "+.1%"), number(s.val_acc, ".1%"), Text(s.finding),
-                *(Text(values[index]) for values in knobs.values())]
+                Text(s.state, style=STATE_STYLES.get(s.state, "")), *(Text(values[index]) for values in knobs.values()),
+                _started(s.started), progress, number(s.best_val, ".4f"), DASH if s.best_epoch is None else str(s.best_epoch),
+                number(s.skill, "+.1%"), number(s.val_acc, ".1%"), Text(s.finding)]
