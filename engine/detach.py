@@ -6,9 +6,11 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from engine.errors import InputError
+from engine.multiproc import train_args
 from engine.runlog import EVENTS_FILE
 from engine.session import RunOptions, resolve_config
 from engine.trainer import run_dir_for
@@ -19,15 +21,7 @@ START_TIMEOUT_S = 300.0
 
 def child_argv(options: RunOptions, run_dir: Path) -> list[str]:
     """The headless command line that the background process runs."""
-    argv = [sys.executable, "-m", "tui.cli", "train", "--run-dir", str(run_dir)]
-    for flag, value in (("--config", options.config), ("--data", options.data), ("--resume", options.resume)):
-        if value:
-            argv += [flag, value]
-    if options.epochs is not None:
-        argv += ["--epochs", str(options.epochs)]
-    for override in options.overrides:
-        argv += ["--set", override]
-    return argv
+    return [sys.executable, "-m", "tui.cli", "train", *train_args(replace(options, run_dir=str(run_dir)))]
 
 
 def _started(run_dir: Path, size_before: int) -> bool:

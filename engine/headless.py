@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from engine.controls import ControlChannel
+from engine.distributed import world_from_env
 from engine.events import CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent, Event, HyperparamChanged, RunEnded, RunStarted
 from engine.health.note_rules import over_regularised
 from engine.history import History
@@ -67,10 +68,13 @@ def farewell(run_dir, ended: RunEnded, headless: bool = True) -> str:
 def train_headless(options: RunOptions) -> int:
     """Train to the end; Ctrl-C or SIGTERM saves a checkpoint, logs the end of the run and exits 130 / 143."""
     controls = ControlChannel()
-    trainer = build_trainer(options, sinks=[ConsolePrinter()], controls=controls)
+    world = world_from_env()  # under torchrun: rank 0 prints, logs, saves and serves the socket
+    trainer = build_trainer(options, sinks=[ConsolePrinter()] if world.is_main else [], controls=controls, world=world)
     survive_hangup(controls, console_log=lambda: trainer.run_dir and trainer.run_dir / "console.log")
     with StopSignals(controls) as signals:
         ended: RunEnded = trainer.run()
+    if not world.is_main:
+        return signals.exit_code if signals.exit_code is not None and ended.reason == "interrupted" else 0
     best = f"{ended.best_val_loss:.4f}" if ended.best_val_loss is not None else "n/a"
     print(f"Run {trainer.run_id} {ended.reason} after {ended.epoch} epochs; best val loss {best}; "
           f"log {trainer.run_dir / 'events.jsonl'}")

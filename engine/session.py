@@ -12,6 +12,7 @@ from engine.config import Config, Origins, apply_overrides, config_from_dict, re
 from engine.controls import ControlChannel
 from engine.dataset import Scaler, prepare_data
 from engine.errors import InputError
+from engine.distributed import SINGLE, World, device_for
 from engine.trainer import EventSink, Trainer, resolve_device
 
 DEFAULT_CONFIG = "config.yaml"
@@ -26,6 +27,7 @@ class RunOptions:
     epochs: int | None = None
     resume: str | None = None
     overrides: list[str] = field(default_factory=list)
+    run_dir: str | None = None
 
 
 def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
@@ -57,12 +59,12 @@ def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
 
 
 def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, controls: ControlChannel | None = None,
-                  pause_on_nonfinite: bool = False) -> Trainer:
+                  pause_on_nonfinite: bool = False, world: World = SINGLE) -> Trainer:
     """Validate config, prepare data on the training device, and construct (or restore) the trainer."""
     config, state = resolve_config(options)
     keep_freed_memory()
-    device = resolve_device(config.device)
+    device = resolve_device(device_for(world, config.device))
     scaler = Scaler(**state["scaler"]) if state is not None else None
     data = prepare_data(config, device, scaler)
     return Trainer(config, data, sinks=sinks, controls=controls, resume=state, resume_path=options.resume,
-                   pause_on_nonfinite=pause_on_nonfinite)
+                   pause_on_nonfinite=pause_on_nonfinite, run_dir=options.run_dir, world=world)

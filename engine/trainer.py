@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import threading
 import time
 from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from engine.checkpoint import keep_numbered_copy, save_checkpoint
@@ -22,6 +24,8 @@ from engine.events import (CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent
                            Resumed, RunEnded, RunStarted, SessionNote, StepEvent)
 from engine.model import MultitaskLSTM, parameter_groups
 from engine.probes import StepProbe
+from engine.distributed import (PAUSED_POLL_S, SINGLE, ControlBroadcast, World, device_for, gather_objects, join, leave,
+                                rank_share, sum_across)
 from engine.runlog import EVENTS_FILE, RunLog, new_run_dir
 
 EventSink = Callable[[Event], None]
@@ -44,20 +48,39 @@ def run_dir_for(log_dir: str | Path, resume_path: str | None = None) -> Path:
     return new_run_dir(log_dir)
 
 
+def append_line(path: Path, event: Event) -> None:
+    """One whole event line appended with a single write (a second writer's lines never interleave with ours)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(descriptor, (event.to_json() + "\n").encode())
+    finally:
+        os.close(descriptor)
+
+
 class Trainer:
     """Trains the multitask LSTM, emitting events and obeying controls at step boundaries."""
 
     def __init__(self, config: Config, data: PreparedData, sinks: list[EventSink] | None = None,
                  controls: ControlChannel | None = None, resume: dict | None = None, resume_path: str | None = None,
-                 pause_on_nonfinite: bool = False, run_dir: str | Path | None = None) -> None:
+                 pause_on_nonfinite: bool = False, run_dir: str | Path | None = None, world: World = SINGLE) -> None:
         self.config = config
-        self.device = resolve_device(config.device)
+        self.world = world
+        self.device = resolve_device(device_for(world, config.device))
+        join(world, self.device)
         self.data = data.to(self.device)
         self.sinks = list(sinks or [])
         self.controls = controls or ControlChannel()
         self.pause_on_nonfinite = pause_on_nonfinite
         torch.manual_seed(config.seed)
         self.model = MultitaskLSTM(self.data.features.shape[1], config.model).to(self.device)
+        self.net = self.model
+        self.broadcast = None
+        if world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.net = DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda" else None)
+            self.broadcast = ControlBroadcast(world, self.controls, self.device)
+            torch.manual_seed(config.seed + world.rank)  # same weights everywhere, but each rank its own dropout masks
         training = config.training
         optimizer_class = torch.optim.AdamW if training.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = optimizer_class(self.model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay)
@@ -71,6 +94,7 @@ class Trainer:
         self.best_val, self.best_epoch, self.wait, self.best_model = math.inf, 0, 0, None
         self._perm: torch.Tensor | None = None
         self._acc: torch.Tensor | None = None
+        self._count = 0
         self._last_good: dict | None = None
         self._samples_run, self._clock, self._waited = 0, 0.0, 0.0
         self.run_id = ""
@@ -111,8 +135,8 @@ class Trainer:
 
     @property
     def batches_per_epoch(self) -> int:
-        """Training batches in one epoch."""
-        return math.ceil(len(self.data.ends["train"]) / self.config.training.batch_size)
+        """Training batches in one epoch (global batches of batch_size per rank)."""
+        return math.ceil(len(self.data.ends["train"]) / (self.config.training.batch_size * self.world.size))
 
     # -- events and controls -----------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -143,6 +167,8 @@ class Trainer:
 
     def _obey_controls(self) -> str | None:
         """Drain pending controls; while paused, wait here for more."""
+        if self.broadcast is not None:
+            return self._obey_broadcast_controls()
         while True:
             waited_from = time.perf_counter()
             control = self.controls.take(timeout=0.1 if self.paused else None)
@@ -156,17 +182,50 @@ class Trainer:
             if outcome:
                 return outcome
 
+    def _obey_broadcast_controls(self) -> str | None:
+        """Every rank applies what rank 0 sends, at the same step; paused ranks wait on rank 0's heartbeats."""
+        while True:
+            local = []
+            if self.world.is_main:
+                waited_from = time.perf_counter()
+                wait = PAUSED_POLL_S if self.paused and not self.broadcast.has_pending else None
+                first = self.controls.take(timeout=wait)
+                if self.paused:
+                    self._waited += time.perf_counter() - waited_from
+                while first is not None:
+                    if first.action == "note":  # notes are rank 0's log lines; nothing to apply elsewhere
+                        self._apply_control(first)
+                    else:
+                        local.append(first)
+                    first = self.controls.take()
+            elif self.paused:
+                waited_from = time.perf_counter()
+            applied = self.broadcast.exchange(self.paused, local)
+            if self.paused and not self.world.is_main:
+                self._waited += time.perf_counter() - waited_from
+            for control in applied:
+                self.broadcast.trace(self.step, control)
+                outcome = self._apply_control(control)
+                if outcome:
+                    return outcome
+            if not self.paused and not self.broadcast.has_pending:
+                return None
+
     # -- checkpoints -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """Everything needed to continue exactly."""
+        """Everything needed to continue exactly (with several ranks: a collective, every rank must call it)."""
         rng = {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state()}
+        if self.world.distributed:
+            rng["torch_ranks"] = gather_objects(torch.get_rng_state(), self.world)
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "epoch": self.epoch, "step": self.step, "batch": self.batch, "perm": self._perm, "acc": self._acc,
+            "count": self._count,
             "config": self.config.model_dump(), "scaler": dataclasses.asdict(self.data.scaler),
             "fingerprint": self.data.fingerprint, "hparams": self.hparams, "rng": rng, "run_id": self.run_id,
+            "world_size": self.world.size,
             "early": {"best_val": self.best_val, "best_epoch": self.best_epoch, "wait": self.wait,
                       "best_model": self.best_model},
         }
@@ -174,6 +233,11 @@ class Trainer:
     def _restore(self, state: dict) -> None:
         if state.get("fingerprint") != self.data.fingerprint:
             raise InputError(str(self.resume_path or "checkpoint"), "was trained on different data than the configured source")
+        saved_world = state.get("world_size", 1)
+        if saved_world != self.world.size:
+            raise InputError(str(self.resume_path or "checkpoint"), f"was written by {saved_world} process(es); resume it "
+                             f"with the same number (this job has {self.world.size}): each rank's data share and "
+                             f"random state depend on it")
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -182,21 +246,27 @@ class Trainer:
         self.epoch, self.step, self.batch = state["epoch"], state["step"], state["batch"]
         self._perm = None if state["perm"] is None else state["perm"].to(self.device)
         self._acc = None if state["acc"] is None else state["acc"].to(self.device)
+        self._count = int(state.get("count", 0))
+        if self._acc is not None and len(self._acc) == 5:  # written before the count moved to the host
+            self._count, self._acc = int(self._acc[3]), self._acc[[0, 1, 2, 4]]
         for name, value in state["hparams"].items():
             self._set_knob(name, value)
         early = state["early"]
         self.best_val, self.best_epoch, self.wait = early["best_val"], early["best_epoch"], early["wait"]
         self.best_model = early["best_model"]
         self.run_id = state.get("run_id", "")
-        torch.set_rng_state(state["rng"]["torch"])
+        torch.set_rng_state(state["rng"].get("torch_ranks", [state["rng"]["torch"]] * self.world.size)[self.world.rank])
         self.shuffle.set_state(state["rng"]["shuffle"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
 
     def save(self, reason: str, name: str | None = None, source: str = "") -> str:
-        """Write a checkpoint atomically into the run directory and announce it."""
+        """Write a checkpoint atomically into the run directory and announce it (rank 0 writes; all ranks call)."""
         name = name or f"epoch{self.epoch:04d}-step{self.step:07d}.pt"
-        path = save_checkpoint(self.state_dict(), self.run_dir / "checkpoints" / name)
+        state = self.state_dict()
+        if not self.world.is_main:
+            return ""
+        path = save_checkpoint(state, self.run_dir / "checkpoints" / name)
         self.emit(CheckpointSaved(str(path), reason, self.epoch, self.step, source))
         return str(path)
 
@@ -207,20 +277,28 @@ class Trainer:
             self.save("best", "best.pt")
         if rolling and settings.every_epochs and self.epoch % settings.every_epochs == 0:
             last = Path(self.save("periodic", "last.pt"))
-            if settings.keep_last:
+            if settings.keep_last and self.world.is_main:
                 keep_numbered_copy(last, settings.keep_last, self.epoch)
 
     # -- the loop ----------------------------------------------------------------------------------
     def _open_run(self) -> None:
-        if self.run_dir is None:
+        self.log = None
+        if self.world.is_main and self.run_dir is None:
             self.run_dir = run_dir_for(self.config.log_dir, self.resume_path)
+        if self.world.distributed:  # every rank learns where the log is, to record its own fatal error there
+            shared = [str(self.run_dir) if self.world.is_main else None]
+            dist.broadcast_object_list(shared, src=0)
+            self.run_dir = Path(shared[0])
+        if not self.world.is_main:
+            self.run_id = self.run_dir.name
+            return
         self.run_id = self.run_dir.name
         self.log = RunLog(self.run_dir, self.config.model_dump())
         self.sinks.insert(0, self.log)
 
     def _open_endpoint(self) -> None:
         """Serve events and take controls on the run's socket; a run without one still trains."""
-        if not self.config.control_socket:
+        if not self.config.control_socket or not self.world.is_main:
             return
         from engine.control_server import ControlServer
 
@@ -235,7 +313,8 @@ class Trainer:
         self.sinks.append(server)
 
     def _close(self) -> None:
-        self.log.close()
+        if self.log is not None:
+            self.log.close()
         if self.endpoint is not None:
             self.endpoint.close()
 
@@ -252,6 +331,7 @@ class Trainer:
         try:
             return self._run()
         finally:
+            leave(self.world)
             self.finished.set()
 
     def _fail_before_log(self, error: OSError) -> None:
@@ -287,6 +367,10 @@ class Trainer:
             message = f"{type(error).__name__}: {error}".splitlines()[0]
             if isinstance(error, torch.OutOfMemoryError):
                 message += f" (batch_size {self.config.training.batch_size}: lower training.batch_size or model.hidden_size)"
+            if self.world.distributed:
+                message = f"rank {self.world.rank}: {message}"
+                if not self.world.is_main:  # rank 0 owns the log; one whole line appended is safe beside its writes
+                    append_line(self.run_dir / EVENTS_FILE, ErrorEvent(message, self.epoch, self.step, fatal=True))
             self.emit(ErrorEvent(message, self.epoch, self.step, fatal=True))
             ended = RunEnded("error", self.epoch, self.step, self._best_or_none())
             self.emit(ended)
@@ -306,7 +390,8 @@ class Trainer:
 
     def _start_epoch(self) -> None:
         self._perm = torch.randperm(len(self.data.ends["train"]), generator=self.shuffle, device=self.device)
-        self._acc = torch.zeros(5, device=self.device)
+        self._acc = torch.zeros(4, device=self.device)
+        self._count = 0
         self.batch = 0
         if self.pause_on_nonfinite:
             # state_dict() returns live references; the rollback point must be a copy.
@@ -329,10 +414,12 @@ class Trainer:
             outcome = self._obey_controls()
             if outcome:
                 return outcome
-            ends = self.data.ends["train"][self._perm[self.batch * training.batch_size:(self.batch + 1) * training.batch_size]]
+            size = training.batch_size * self.world.size
+            chosen = self._perm[self.batch * size:(self.batch + 1) * size]
+            ends = self.data.ends["train"][rank_share(chosen, self.world) if self.world.distributed else chosen]
             inputs, target, up = self.data.batch(ends)
             self._apply_lr()
-            prediction, logit = self.model(inputs)
+            prediction, logit = self.net(inputs)
             reg = F.mse_loss(prediction, target)
             clf = F.binary_cross_entropy_with_logits(logit, up)
             loss = training.reg_weight * reg + self.clf_weight * clf
@@ -348,8 +435,8 @@ class Trainer:
             if probing:
                 self.probe.after_step()
             n = len(ends)
-            self._acc += torch.stack([loss.detach() * n, reg.detach() * n, clf.detach() * n,
-                                      torch.tensor(float(n), device=self.device), grad_norm.detach()])
+            self._acc.add_(torch.stack([loss.detach() * n, reg.detach() * n, clf.detach() * n, grad_norm.detach()]))
+            self._count += n
             self.batch += 1
             self.step += 1
             self._samples_run += n
@@ -396,7 +483,9 @@ class Trainer:
 
     def _end_epoch(self) -> str | None:
         """Evaluate, emit the epoch event, apply early stopping; returns a reason to end, if any."""
-        loss_sum, reg_sum, clf_sum, count, grad_sum = self._acc.tolist()
+        totals = torch.cat([self._acc, torch.tensor([float(self._count)], device=self.device)])
+        loss_sum, reg_sum, clf_sum, grad_sum, count = sum_across(totals, self.world).tolist()
+        grad_sum /= self.world.size  # every rank measured the same all-reduced gradient
         seconds = time.perf_counter() - self._clock - self._waited
         val_reg, val_clf, val_acc, pred_std, prob_std = self._evaluate("val").tolist()
         update_ratio, wd_ratio = self.probe.read()
@@ -410,7 +499,7 @@ class Trainer:
             self.epoch, training.epochs, self.step, loss_sum / count, val_loss, reg_sum / count, clf_sum / count,
             val_reg, val_clf, val_acc, hp["lr"], hp["weight_decay"], hp["dropout"], hp["clf_weight"],
             grad_sum / self.batches_per_epoch, update_ratio, wd_ratio, weight_norm, pred_std, prob_std,
-            self._samples_run / seconds if seconds > 0 else 0.0, seconds))
+            self._samples_run * self.world.size / seconds if seconds > 0 else 0.0, seconds))
         if not (math.isfinite(loss_sum) and math.isfinite(val_loss)):
             if self.pause_on_nonfinite:
                 self._perm = None

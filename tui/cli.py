@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train headless, one line per epoch")
     _run_options(train)
     train.add_argument("--detach", action="store_true", help="train in the background; print the run id and return")
+    train.add_argument("--nproc", type=int, default=1, metavar="N",
+                       help="data-parallel processes on this machine (torchrun; gloo on CPU, nccl on GPUs)")
     attach = commands.add_parser("attach", help="open the dashboard of a live run, with full control")
     attach.add_argument("run", nargs="?", help="run id, run directory or socket (default: the newest live run)")
     _log_dir_option(attach)
@@ -75,6 +77,10 @@ def _log_dir(args: argparse.Namespace) -> str:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; returns the exit code."""
+    if args.command == "train" and args.nproc > 1:
+        from engine.multiproc import launch_local
+
+        return launch_local(_options(args), args.nproc)
     if args.command == "train" and args.detach:
         from engine.detach import start_detached
 
