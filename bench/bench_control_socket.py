@@ -1,8 +1,9 @@
 """The control socket's cost on the training thread: RunLog + sink per event with 0, 1 and 4 attached clients.
 
-Prints, per client count: the sink call alone (µs/event), the whole emit (RunLog write + sink) against RunLog alone
-(the server thread competes for the GIL, so this is the number training feels), and how long after the last write
-every client had it. Clients are separate processes, as `attach` is.
+Prints, per client count: the sink call alone (µs/event, on the training thread), the whole emit loop's wall time and
+this process's CPU time (training thread + server thread, not the clients) against RunLog alone, and how long after
+the last write every client had it. Clients are separate processes, as `attach` is; on a small shared box their
+parsing competes for the same cores, which shows in the wall time but not in this process's CPU.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ print(seen[0], flush=True)
 """
 
 
-def one_round(root: Path, clients: int, serve: bool) -> tuple[float, float, float]:
-    """(sink µs/event, emit µs/event, seconds from the last write until every client process had it)."""
+def one_round(root: Path, clients: int, serve: bool) -> tuple[float, float, float, float]:
+    """(sink µs/event, emit µs/event, seconds until every client process had the last event, process CPU µs/event)."""
     run_dir = Path(tempfile.mkdtemp(dir=root))
     log = RunLog(run_dir)
     server = ControlServer(run_dir, ControlChannel(), log.path, "bench")
@@ -57,7 +58,7 @@ def one_round(root: Path, clients: int, serve: bool) -> tuple[float, float, floa
     for proc in procs:
         assert proc.stdout.readline().strip() == "ready"
     sink_time = 0.0
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     for step in range(EVENTS):
         event = StepEvent(1, step % 100, 100, step, 0.5 + step * 1e-6)
         log.write(event)
@@ -69,25 +70,27 @@ def one_round(root: Path, clients: int, serve: bool) -> tuple[float, float, floa
     for proc in procs:
         assert int(proc.stdout.readline()) == EVENTS
     delivered = time.perf_counter() - written
+    cpu = time.process_time() - cpu_began  # this process only: training thread + server thread, not the clients
     for proc in procs:
         proc.wait(30)
     log.close()
     server.close()
-    return sink_time / EVENTS * 1e6, (written - began) / EVENTS * 1e6, delivered
+    return sink_time / EVENTS * 1e6, (written - began) / EVENTS * 1e6, delivered, cpu / EVENTS * 1e6
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        base = statistics.median(one_round(root, 0, False)[1] for _ in range(ROUNDS))
-        print(f"{EVENTS} step events, median of {ROUNDS} rounds; RunLog.write alone: {base:.2f} µs/event")
+        alone = [one_round(root, 0, False) for _ in range(ROUNDS)]
+        base, base_cpu = statistics.median(r[1] for r in alone), statistics.median(r[3] for r in alone)
+        print(f"{EVENTS} step events, median of {ROUNDS} rounds; RunLog.write alone: {base:.2f} µs/event wall, "
+              f"{base_cpu:.2f} µs/event CPU")
         for clients in (0, 1, 4):
             rounds = [one_round(root, clients, True) for _ in range(ROUNDS)]
-            sink = statistics.median(r[0] for r in rounds)
-            emit = statistics.median(r[1] for r in rounds)
-            tail = statistics.median(r[2] for r in rounds)
-            print(f"{clients} clients: sink {sink:.2f} µs/event, RunLog+sink {emit:.2f} µs/event "
-                  f"(+{emit - base:.2f}), all delivered {tail * 1000:.1f} ms after the last write")
+            sink, emit, tail, cpu = (statistics.median(r[i] for r in rounds) for i in range(4))
+            print(f"{clients} clients: sink call {sink:.2f} µs/event; RunLog+sink {emit:.2f} µs/event wall "
+                  f"({emit - base:+.2f}), this process's CPU {cpu:.2f} µs/event ({cpu - base_cpu:+.2f}); "
+                  f"last event at every client {tail * 1000:.1f} ms after its write")
 
 
 if __name__ == "__main__":

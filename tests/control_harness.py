@@ -66,12 +66,12 @@ class FakeRun:
         start = self.steps
         wait_for(lambda: self.steps >= start + by, what=f"training advancing past step {start + by}")
 
-    def stop(self) -> None:
+    def stop(self, close_timeout: float = 2.0) -> None:
         """End the loop, then close the server as the trainer does at run end."""
         self._stop.set()
         self._thread.join(10)
         self.log.close()
-        self.server.close()
+        self.server.close(close_timeout)
 
     def lines(self) -> list[bytes]:
         """The log's lines, as bytes, without newlines."""

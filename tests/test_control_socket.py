@@ -453,3 +453,17 @@ def test_a_client_that_stops_reading_can_still_send_its_last_control(make_run):
     wait_for(lambda: any(c.action == "stop" for c in run.received), what="the stop sent after reading stopped")
     wait_for(lambda: any(c.name == "client detached" for c in run.received), what="the detach note")
     run.advances()
+
+
+def test_close_gives_up_on_a_client_that_does_not_read(make_run):
+    run = make_run(payload=4000)
+    stuck = RawClient(run.server.path)
+    stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    run.advances(300)  # about 1.2 MB of log, far more than the socket buffers hold
+    run.stop(close_timeout=0.2)
+    assert not run.server.path.exists() and run.server.connections == 0
+    received = stuck.read_to_end()  # what fitted in the buffers, then the end: no bye, it was not all delivered
+    assert received and json.loads(received[0])["type"] == "hello"
+    got = events_of(received)
+    assert got and got == run.lines()[:len(got)] and len(got) < len(run.lines())
+    assert b'"bye"' not in stuck.data
