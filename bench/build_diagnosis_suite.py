@@ -52,6 +52,17 @@ PLAIN_LIGHTNING = [
     ("nan_sgd", "exploding", None, {**UNSCALED, "optimizer": "sgd", "lr": 0.05, "epochs": 8, "seed": 14}),
     ("unstable_sgd", "unstable-lr", 1, {"optimizer": "sgd", "lr": 0.3, "seed": 15}),
 ]
+# Batch 2 (written after the rules, scored once): each plain run written in both formats.
+PLAIN_BOTH = [
+    ("b2_healthy_h16", "healthy", None, {"seed": 51, "hidden": 16, "epochs": 40}),
+    ("b2_healthy_800", "healthy", None, {"seed": 52, "n_train": 800, "lr": 3e-3}),
+    ("b2_harder_val", "harder-val", None, {"seed": 53, "val_noise": 1.5}),
+    ("b2_overfit_60", "overfitting", None, {"seed": 54, "n_train": 60, "hidden": 128, "lr": 0.005, "epochs": 80}),
+    ("b2_overfit_wide", "overfitting", None, {"seed": 55, "n_train": 120, "hidden": 512, "lr": 0.001, "epochs": 60, "noise": 0.8}),
+    ("b2_nan_sgd", "exploding", None, {"seed": 56, "optimizer": "sgd", "lr": 0.2, "offset": 20, "gain": 5, "epochs": 8}),
+    ("b2_nan_lr_x2.5", "exploding", None, {"seed": 57, "optimizer": "sgd", "lr": 0.003, "lr_factor": 2.5, "epochs": 14}),
+    ("b2_unstable_sgd", "unstable-lr", 1, {"seed": 58, "optimizer": "sgd", "lr": 0.35}),
+]
 REAL_KERAS = [
     ("healthy", "healthy", None, {"epochs": 25}),
     ("harder_val", "harder-val", None, {"val_noise": 1.0, "epochs": 25, "seed": 1}),
@@ -60,6 +71,10 @@ REAL_KERAS = [
     ("nan_from_epoch1", "exploding", None, {**UNSCALED, "optimizer": "sgd", "lr": 0.05, "epochs": 6, "seed": 4}),
     ("unstable_sgd", "unstable-lr", 1, {"optimizer": "sgd", "lr": 0.3, "epochs": 25, "seed": 5}),
     ("frozen_not_trainable", "frozen", 1, {"trainable": False, "epochs": 12, "seed": 6}),
+    ("b2_healthy_h16", "healthy", None, {"seed": 61, "epochs": 30, "hidden": 16}),
+    ("b2_overfit_60", "overfitting", None, {"seed": 62, "n_train": 60, "hidden": 128, "lr": 0.005, "epochs": 70}),
+    ("b2_nan_lr_x4", "exploding", None, {"seed": 63, "optimizer": "sgd", "lr": 0.003, "lr_factor": 4.0, "epochs": 12}),
+    ("b2_unstable_sgd", "unstable-lr", 1, {"seed": 64, "optimizer": "sgd", "lr": 0.35, "epochs": 25}),
 ]
 REAL_LIGHTNING = [
     ("healthy_step_loss", "healthy", None, {"epochs": 20}),
@@ -68,6 +83,10 @@ REAL_LIGHTNING = [
     ("overfit", "overfitting", None, {**OVERFIT, "epochs": 60, "seed": 3}),
     ("nan_sgd", "exploding", None, {**UNSCALED, "optimizer": "sgd", "lr": 0.05, "epochs": 6, "seed": 4}),
     ("unstable_sgd", "unstable-lr", 1, {"optimizer": "sgd", "lr": 0.3, "epochs": 20, "seed": 5}),
+    ("b2_healthy_epoch_loss", "healthy", None, {"seed": 71, "epochs": 25, "on_epoch": True}),
+    ("b2_overfit_sparse_train_rows", "overfitting", None, {"seed": 72, "n_train": 60, "hidden": 128, "lr": 0.005, "epochs": 70}),
+    ("b2_nan_sgd", "exploding", None, {"seed": 73, "optimizer": "sgd", "lr": 0.2, "offset": 20, "gain": 5, "epochs": 6}),
+    ("b2_unstable_sgd", "unstable-lr", 1, {"seed": 74, "optimizer": "sgd", "lr": 0.35, "epochs": 20}),
 ]
 
 
@@ -123,15 +142,14 @@ def main() -> int:
             E.train_engine([o.replace("@LEAK", str(leak)) for o in overrides], epochs, changes, SUITE / file)
             onset = onset or computed_onset(SUITE / file, truth)
             label(file, truth, onset, "stockpred", f"engine --set {' '.join(overrides)}" + (f"; mid-run {changes}" if changes else ""))
-    for suffix, specs, writer in (("keras", PLAIN_KERAS, F.write_keras_format), ("lightning", PLAIN_LIGHTNING, F.write_lightning_format)):
-        for name, truth, onset, kwargs in specs:
-            file = f"plain_{suffix}_{name}.csv"
-            if not wanted(file):
-                continue
-            rows = F.plain_run(**kwargs)
-            writer(SUITE / file, rows)
-            onset = onset or computed_onset(SUITE / file, truth)
-            label(file, truth, onset, suffix, f"plain PyTorch trainer {kwargs}")
+    both = [(fmt, spec) for spec in PLAIN_BOTH for fmt in ("keras", "lightning")]
+    for suffix, (name, truth, onset, kwargs) in [("keras", s) for s in PLAIN_KERAS] + [("lightning", s) for s in PLAIN_LIGHTNING] + both:
+        file = f"plain_{suffix}_{name}.csv"
+        if not wanted(file):
+            continue
+        rows = F.plain_run(**kwargs)
+        (F.write_keras_format if suffix == "keras" else F.write_lightning_format)(SUITE / file, rows)
+        label(file, truth, onset or computed_onset(SUITE / file, truth), suffix, f"plain PyTorch trainer {kwargs}")
     for name, truth, onset in hand_built(SUITE):
         label(name, truth, onset, "keras", "hand-built CSV")
     if not args.skip_real_loggers:

@@ -88,8 +88,15 @@ def summary(scores: list[RunScore]) -> dict:
             "false_alarm_replay": sum(bool(s.alarm_epochs) for s in quiet), "faults": len(faults),
             "faults_caught": len(delays), "median_delay": statistics.median(delays) if delays else None,
             "max_delay": max(delays) if delays else None,
-            "formats": sorted({s.name.split("_")[0] + ("_" + s.name.split("_")[1] if s.name.startswith(("real", "plain")) else "")
-                               for s in scores})}
+            "formats": sorted({_source(s.name) for s in scores}),
+            "by_source": {src: (sum(s.right for s in scores if _source(s.name) == src), sum(_source(s.name) == src for s in scores))
+                          for src in sorted({_source(s.name) for s in scores})}}
+
+
+def _source(name: str) -> str:
+    """Which writer made a log: engine, plain_keras, plain_lightning, real_keras, real_lightning or hand."""
+    parts = name.split("_")
+    return "_".join(parts[:2]) if parts[0] in ("real", "plain") else parts[0]
 
 
 def main() -> int:
@@ -106,6 +113,7 @@ def main() -> int:
           f"at any replayed epoch: {figures['false_alarm_replay']}/{figures['fault_free']}")
     print(f"faults warned: {figures['faults_caught']}/{figures['faults']}; epochs from onset to first right warning: "
           f"median {figures['median_delay']}, max {figures['max_delay']}")
+    print("right by source: " + ", ".join(f"{src} {r}/{n}" for src, (r, n) in figures["by_source"].items()))
     return 0
 
 

@@ -7,6 +7,7 @@ import statistics
 
 from engine.health import thresholds as T
 from engine.health.findings import Finding, not_evaluated
+from engine.health.evidence_rules import decay_vs_gradient
 from engine.health.note_rules import current_lr, lr_down
 from engine.health.series import finite_rows, loss_scale, median_of, noise, rounded, row_baseline, smoothed
 
@@ -34,6 +35,12 @@ def _recent_update_ratio(history) -> float | None:
     values = [median_of(r.get("update_ratio")) for r in history.rows()[-3:]]
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
+
+
+def _shrunk_by_decay(history) -> bool:
+    """Weight decay established as overpowering the loss: a large update/weight ratio then says the weights shrank,
+    not that the step grew."""
+    return decay_vs_gradient(history).severity == "warning"
 
 
 def _lowered_since(history, epoch: int) -> bool:
@@ -75,7 +82,7 @@ def instability(history) -> Finding:
         signs.append(f"val oscillating across the run ({swing[0]:.0%} sign flips, mean swing {swing[1]:.0%} of the scale)")
         onsets.append(val_rows[1]["epoch"])
     ratio = _recent_update_ratio(history)
-    if ratio is not None and ratio > T.UPDATE_RATIO_TOO_LARGE:
+    if ratio is not None and ratio > T.UPDATE_RATIO_TOO_LARGE and not _shrunk_by_decay(history):
         signs.append(f"update/weight ratio {ratio:.1e} per step (healthy ~1e-3, > {T.UPDATE_RATIO_TOO_LARGE:g})")
         onsets.append(rows[0]["epoch"])
     evidence = {"train_loss": rounded(recent), "best_train": rounded(best), "scale": rounded(scale), "jumps": len(jumps),
