@@ -48,6 +48,8 @@ def decode(line: bytes | str) -> dict:
         raise ProtocolError("message is not UTF-8") from None
     except json.JSONDecodeError as error:
         raise ProtocolError(f"message is not valid JSON ({error.msg} at column {error.colno})") from None
+    except (ValueError, RecursionError) as error:  # a 5,000-digit number, brackets nested thousands deep
+        raise ProtocolError(f"message is not usable JSON ({type(error).__name__})") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"message must be a JSON object, got {type(value).__name__}")
     return value

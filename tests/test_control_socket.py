@@ -35,6 +35,7 @@ def make_run(tmp_path):
     yield make
     for run in runs:
         run.stop()
+        assert not [r for r in run.server.dropped if r.startswith("internal error")]  # abuse never hit a bug
 
 
 def events_of(lines: list[bytes]) -> list[bytes]:
@@ -51,6 +52,10 @@ def test_decode_names_what_is_wrong():
         protocol.decode(b"[1, 2]")
     with pytest.raises(protocol.ProtocolError, match="not UTF-8"):
         protocol.decode(b'{"a": "\xff"}')
+    with pytest.raises(protocol.ProtocolError, match="not usable JSON"):
+        protocol.decode(b'{"id": ' + b"9" * 5000 + b"}")
+    with pytest.raises(protocol.ProtocolError, match="not usable JSON"):
+        protocol.decode(b"[" * 60000 + b"]" * 60000)
 
 
 @pytest.mark.parametrize("message, problem", [
