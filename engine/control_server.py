@@ -249,11 +249,11 @@ class ControlServer:
             if end < 0 or end + 1 > protocol.MAX_LINE:
                 if end + 1 > protocol.MAX_LINE or len(client.inbuf) >= protocol.MAX_LINE:
                     self._fail(client, f"message longer than {protocol.MAX_LINE} bytes")
-                return
+                break
             line = bytes(client.inbuf[:end])
             del client.inbuf[:end + 1]
             self._handle(client, line)
-        if client.pending > MAX_REPLIES:
+        if client.pending > MAX_REPLIES and not client.closing:
             self._drop(client, "not reading its replies")
 
     def _handle(self, client: Connection, line: bytes) -> None:

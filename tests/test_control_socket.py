@@ -472,3 +472,17 @@ def test_close_gives_up_on_a_client_that_does_not_read(make_run):
     got = events_of(received)
     assert got and got == run.lines()[:len(got)] and len(got) < len(run.lines())
     assert b'"bye"' not in stuck.data
+
+
+def test_a_client_that_floods_bad_lines_without_reading_replies_is_dropped(make_run):
+    run = make_run()
+    flood = RawClient(run.server.path, backlog=False)
+    flood.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        for _ in range(20):
+            flood.send(b"x\n" * 5000)  # each line earns a ~100-byte error reply it never reads
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # dropped while still sending
+    wait_for(lambda: "not reading its replies" in run.server.dropped, what="the flooding client dropped")
+    run.advances()
+    flood.close()
