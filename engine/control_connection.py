@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import struct
 
 from engine import control_protocol as protocol
@@ -46,6 +47,17 @@ def peer_credentials(sock: socket.socket) -> tuple[int, int]:
     """(pid, uid) of the process at the other end, from the kernel (SO_PEERCRED), not from anything it says."""
     pid, uid, _gid = CREDENTIALS.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
     return pid, uid
+
+
+def bind_replacing_stale(listener: socket.socket, address: str) -> None:
+    """Bind; a socket file that nothing listens on (its run crashed) is replaced, a live one raises OSError."""
+    try:
+        listener.bind(address)
+    except OSError as error:
+        if not os.path.exists(address) or not stat.S_ISSOCK(os.lstat(address).st_mode) or listening(address):
+            raise error
+        os.unlink(address)
+        listener.bind(address)
 
 
 def listening(address: str) -> bool:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import selectors
 import socket
-import stat
 import threading
 import time
 from collections import deque
 from pathlib import Path
 
 from engine import control_protocol as protocol
-from engine.control_connection import Connection, last_line_end, listening, peer_credentials, read_lines, refuse
+from engine.control_connection import (Connection, bind_replacing_stale, last_line_end, peer_credentials, read_lines,
+                                       refuse)
 from engine.controls import Control, ControlChannel
 from engine.events import Event
 
@@ -63,7 +63,7 @@ class ControlServer:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             with protocol.socket_address(self.path) as address:
-                self._bind(listener, address)
+                bind_replacing_stale(listener, address)
                 # The directory is already 0700; the socket must not outlive a chmod of it either.
                 os.chmod(address, 0o600)
                 info = os.stat(address)
@@ -81,15 +81,6 @@ class ControlServer:
         self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
         self._thread = threading.Thread(target=self._serve, name="control-server", daemon=True)
         self._thread.start()
-
-    def _bind(self, listener: socket.socket, address: str) -> None:
-        try:
-            listener.bind(address)
-        except OSError as error:
-            if not os.path.exists(address) or not stat.S_ISSOCK(os.lstat(address).st_mode) or listening(address):
-                raise error
-            os.unlink(address)  # left behind by a run that crashed: nothing listens on it
-            listener.bind(address)
 
     def __call__(self, event: Event) -> None:
         """Event sink: RunLog already wrote `event`; wake the server to send the new lines. Never blocks or raises."""
