@@ -21,7 +21,8 @@ def child(keep: bool) -> dict:
     from engine.allocator import keep_freed_memory
     from engine.config import load_config
     from engine.dataset import prepare_data
-    from engine.trainer import Trainer, resolve_device
+    from engine.distributed import resolve_device
+    from engine.trainer import Trainer
 
     applied = keep_freed_memory() if keep else False
     rates = []

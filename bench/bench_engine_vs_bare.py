@@ -24,7 +24,7 @@ def setup(logs):
     from engine.allocator import keep_freed_memory
     from engine.config import load_config
     from engine.dataset import prepare_data
-    from engine.trainer import resolve_device
+    from engine.distributed import resolve_device
 
     keep_freed_memory()
     config = load_config(None, [f"training.epochs={EPOCHS}", f"log_dir={logs}", "training.early_stopping.enabled=false"])

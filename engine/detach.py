@@ -13,7 +13,7 @@ from engine.errors import InputError
 from engine.multiproc import train_args
 from engine.runlog import EVENTS_FILE
 from engine.session import RunOptions, resolve_config
-from engine.trainer import run_dir_for
+from engine.runlog import run_dir_for
 
 CONSOLE_FILE = "console.log"
 START_TIMEOUT_S = 300.0

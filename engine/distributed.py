@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 
 from engine.controls import Control, ControlChannel
+from engine.errors import InputError
 
 ACTIONS = ("pause", "resume", "stop", "interrupt", "save", "set")
 KNOBS = ("lr", "weight_decay", "dropout", "clf_weight")
@@ -46,6 +47,15 @@ class World:
 
 
 SINGLE = World()
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA when present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device", f"'{name}' requested but CUDA is not available")
+    return torch.device(name)
 
 
 def world_from_env() -> World:

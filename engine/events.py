@@ -6,6 +6,7 @@ import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import ClassVar
 
 EVENT_TYPES: dict[str, type["Event"]] = {}
@@ -142,6 +143,17 @@ class EarlyStopped(Event):
     epoch: int
     best_epoch: int
     best_val_loss: float
+
+
+class EndReason(StrEnum):
+    """Why a run ended (the log stores the plain string)."""
+
+    COMPLETED = "completed"
+    EARLY_STOP = "early_stop"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    DIVERGED = "diverged"
+    ERROR = "error"
 
 
 @dataclass

@@ -132,3 +132,20 @@ class RunLog:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def run_dir_for(log_dir: str | Path, resume_path: str | None = None) -> Path:
+    """A resumed run continues in its checkpoint's run directory (same log); a new run gets a new one."""
+    parent = Path(resume_path).resolve().parent.parent if resume_path else None
+    if parent is not None and (parent / EVENTS_FILE).exists():
+        return parent
+    return new_run_dir(log_dir)
+
+
+def append_line(path: Path, event: Event) -> None:
+    """One whole event line appended with a single write (another writer's lines never interleave with it)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(descriptor, (event.to_json() + "\n").encode())
+    finally:
+        os.close(descriptor)

@@ -12,8 +12,8 @@ from engine.config import Config, Origins, apply_overrides, config_from_dict, re
 from engine.controls import ControlChannel
 from engine.dataset import Scaler, prepare_data
 from engine.errors import InputError
-from engine.distributed import SINGLE, World, device_for
-from engine.trainer import EventSink, Trainer, resolve_device
+from engine.distributed import SINGLE, World, device_for, resolve_device
+from engine.trainer import EventSink, Trainer
 
 DEFAULT_CONFIG = "config.yaml"
 

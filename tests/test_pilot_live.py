@@ -239,3 +239,23 @@ async def test_ctrl_q_ctrl_c_and_the_palettes_quit_all_ask_first(tmp_path):
         await pilot.press("n")
         await wait_until(pilot, lambda: app.history.state == "ended")
     assert logged(app)[-1]["reason"] == "stopped"
+
+
+async def test_a_nan_in_the_dashboard_rolls_back_and_pauses_instead_of_diverging(tmp_path):
+    app = app_for(tmp_path)
+    forward, poisoned = app.trainer.model.forward, []
+
+    def nan_once(inputs):
+        prediction, logit = forward(inputs)
+        if app.trainer.epoch == 1 and app.trainer.model.training and not poisoned:
+            poisoned.append(True)
+            return prediction * float("nan"), logit
+        return prediction, logit
+
+    app.trainer.model.forward = nan_once
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.history.state == "paused")
+        assert app.history.pause_reason == "non-finite loss" and app.trainer.paused
+        assert "non-finite loss" in str(app.query_one("#header").render())
+        await quit_without_saving(app, pilot)
+    assert [e["reason"] for e in logged(app) if e["type"] == "run_end"] == ["stopped"]  # not "diverged"

@@ -24,7 +24,7 @@ def live_app(options) -> LiveDashboard:
     from engine.allocator import keep_freed_memory
     from engine.controls import ControlChannel
     from engine.session import build_trainer
-    from engine.trainer import run_dir_for
+    from engine.runlog import run_dir_for
 
     controls = ControlChannel()
     keep_freed_memory()  # here, on the main thread, before the threads below take their malloc arenas

@@ -1,0 +1,61 @@
+"""What a checkpoint holds of a trainer, and how a trainer takes it back (saving itself is engine/checkpoint.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from engine.distributed import gather_objects
+from engine.errors import InputError
+
+
+def capture(trainer) -> dict:
+    """Everything needed to continue exactly (with several ranks a collective: every rank must call it)."""
+    rng = {"torch": torch.get_rng_state(), "shuffle": trainer.shuffle.get_state()}
+    if trainer.world.distributed:
+        rng["torch_ranks"] = gather_objects(torch.get_rng_state(), trainer.world)
+    if trainer.device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
+    return {
+        "model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict(),
+        "epoch": trainer.epoch, "step": trainer.step, "batch": trainer.batch, "perm": trainer._perm,
+        "acc": trainer._acc, "count": trainer._count,
+        "config": trainer.config.model_dump(), "scaler": dataclasses.asdict(trainer.data.scaler),
+        "fingerprint": trainer.data.fingerprint, "hparams": trainer.hparams, "rng": rng, "run_id": trainer.run_id,
+        "world_size": trainer.world.size,
+        "early": {"best_val": trainer.best_val, "best_epoch": trainer.best_epoch, "wait": trainer.wait,
+                  "best_model": trainer.best_model},
+    }
+
+
+def restore(trainer, state: dict, source: str) -> None:
+    """Load a checkpoint's state into a freshly built trainer, or raise a one-line InputError naming `source`."""
+    if state.get("fingerprint") != trainer.data.fingerprint:
+        raise InputError(source, "was trained on different data than the configured source")
+    saved_world = state.get("world_size", 1)
+    if saved_world != trainer.world.size:
+        raise InputError(source, f"was written by {saved_world} process(es); resume it with the same number (this "
+                                 f"job has {trainer.world.size}): each rank's data share and random state depend on it")
+    try:
+        trainer.model.load_state_dict(state["model"])
+        trainer.optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as error:
+        raise InputError(source, f"does not fit this model ({str(error).splitlines()[0][:100]})") from None
+    trainer.epoch, trainer.step, trainer.batch = state["epoch"], state["step"], state["batch"]
+    trainer._perm = None if state["perm"] is None else state["perm"].to(trainer.device)
+    trainer._acc = None if state["acc"] is None else state["acc"].to(trainer.device)
+    trainer._count = int(state.get("count", 0))
+    if trainer._acc is not None and len(trainer._acc) == 5:  # written before the sample count moved to the host
+        trainer._count, trainer._acc = int(trainer._acc[3]), trainer._acc[[0, 1, 2, 4]]
+    for name, value in state["hparams"].items():
+        trainer.set_knob(name, value)
+    early = state["early"]
+    trainer.best_val, trainer.best_epoch, trainer.wait = early["best_val"], early["best_epoch"], early["wait"]
+    trainer.best_model = early["best_model"]
+    trainer.run_id = state.get("run_id", "")
+    per_rank = state["rng"].get("torch_ranks", [state["rng"]["torch"]] * trainer.world.size)
+    torch.set_rng_state(per_rank[trainer.world.rank])
+    trainer.shuffle.set_state(state["rng"]["shuffle"])
+    if "cuda" in state["rng"] and trainer.device.type == "cuda":
+        torch.cuda.set_rng_state(state["rng"]["cuda"], trainer.device)
