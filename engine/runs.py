@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import math
-import os
 import shlex
 import socket
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.control_protocol import SOCKET_FILE, socket_address
 from engine.errors import InputError
 from engine.health import evaluate
 from engine.history import History
 from engine.logreader import read_jsonl
 from engine.runlog import EVENTS_FILE
 
-SOCKET_FILE = "control.sock"
 
 
 @dataclass
@@ -49,19 +48,15 @@ def is_live(run_dir: Path) -> bool:
     if not path.exists():
         return False
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    directory = None
+    probe.settimeout(1.0)
     try:
-        # AF_UNIX paths stop at ~107 bytes; the directory's descriptor gives a short name for any depth.
-        directory = os.open(path.parent, os.O_RDONLY)
-        probe.settimeout(1.0)
-        probe.connect(f"/proc/self/fd/{directory}/{path.name}")
+        with socket_address(path) as address:
+            probe.connect(address)
         return True
     except OSError:
         return False
     finally:
         probe.close()
-        if directory is not None:
-            os.close(directory)
 
 
 def newest_checkpoint(run_dir: Path) -> Path | None:
