@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import reprlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import InputError
+from engine.safe_text import echo, short as _short
 
 
 class _Strict(BaseModel):
@@ -131,22 +131,7 @@ def _known_keys(model: type[BaseModel], path: tuple) -> list[str]:
 
 MAX_CONFIG_BYTES = 1_000_000
 MAX_EXPANDED_NODES = 10_000  # a full config has about 60 values; YAML aliases must not multiply that into millions
-ECHO_CHARS = 100
-_ECHO = reprlib.Repr()
-_ECHO.maxstring, _ECHO.maxother, _ECHO.maxlist, _ECHO.maxdict, _ECHO.maxlevel = ECHO_CHARS, ECHO_CHARS, 8, 8, 3
-
 Origins = dict[tuple[str, ...], str]
-
-
-def echo(value: Any) -> str:
-    """repr() of user input, cut to about 100 characters so an error stays one readable line."""
-    text = _ECHO.repr(value) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 3] + "..."
-
-
-def _short(text: str) -> str:
-    """A key or word from the input, cut to about 100 characters."""
-    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 3] + "..."
 
 
 def _nearest_key(name: str, known: list[str]) -> list[str]:

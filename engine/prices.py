@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
+from engine.safe_text import echo, short as _short
 
 BUNDLED_PRICES = Path(__file__).parent / "data" / "stocks.csv.gz"
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close"]
@@ -30,7 +31,7 @@ def _parse_dates(frame: pd.DataFrame, source: str) -> pd.Series:
     bad = dates.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(source, f"row {row + 2}: cannot parse date {frame['date'].iloc[row]!r}")
+        raise InputError(source, f"row {row + 2}: cannot parse date {echo(frame['date'].iloc[row])}")
     return dates
 
 
@@ -41,7 +42,7 @@ def _check_numbers(frame: pd.DataFrame, source: str) -> None:
         bad = values.isna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InputError(source, f"row {row + 2}: column '{column}' is not a number ({frame[column].iloc[row]!r})")
+            raise InputError(source, f"row {row + 2}: column '{column}' is not a number ({echo(frame[column].iloc[row])})")
         frame[column] = values.astype("float64")
         infinite = ~np.isfinite(frame[column].to_numpy())
         if infinite.any():
@@ -133,5 +134,6 @@ def select_tickers(frame: pd.DataFrame, tickers: list[str], source: str) -> pd.D
         return frame
     absent = [t for t in tickers if t not in available]
     if absent:
-        raise InputError(source, f"ticker(s) {', '.join(absent)} not in data (has {', '.join(available)})")
+        has = ", ".join(available[:10]) + (f", ... ({len(available)} in all)" if len(available) > 10 else "")
+        raise InputError(source, f"ticker(s) {_short(', '.join(map(str, absent)))} not in data (has {_short(has)})")
     return frame[frame["ticker"].isin(tickers)].reset_index(drop=True)
