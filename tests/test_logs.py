@@ -286,3 +286,11 @@ def test_export_never_follows_a_planted_symlink_and_leaves_nothing_behind(tmp_pa
     with pytest.raises(InputError, match="cannot write here"):
         export_csv(str(log), str(readonly / "t.csv"))
     assert sorted(os.listdir(tmp_path)) == sorted([*before, "ro"]) and os.listdir(readonly) == []
+
+
+def test_many_runs_in_one_second_all_get_their_own_directory(tmp_path, monkeypatch):
+    from engine import runlog
+
+    monkeypatch.setattr(runlog.time, "strftime", lambda _: "20261125-000000")
+    made = {runlog.new_run_dir(tmp_path / "logs") for _ in range(400)}  # ~70% odds of a clash among 65,536 ids
+    assert len(made) == 400 and all((p / "checkpoints").is_dir() for p in made)
