@@ -19,6 +19,7 @@ from engine.controls import ControlChannel
 from engine.dataset import PreparedData
 from engine.distributed import (SINGLE, ControlBroadcast, World, device_for, join, leave, rank_share, resolve_device,
                                 sum_across)
+from engine.epoch_sums import EpochSums
 from engine.evaluation import evaluate
 from engine.errors import EnvironmentProblem
 from engine.events import (CheckpointSaved, EarlyStopped, EndReason, EpochEvent, ErrorEvent, Event, Paused, RunEnded,
@@ -69,9 +70,7 @@ class Trainer(Steering):
         self.paused = False
         self.best_val, self.best_epoch, self.wait, self.best_model = math.inf, 0, 0, None
         self._perm: torch.Tensor | None = None
-        self._acc: torch.Tensor | None = None
-        self._count = 0
-        self._weight_cache: dict[int, torch.Tensor] = {}
+        self._sums: EpochSums | None = None
         self._rollback: RollbackPoint | None = None
         self._samples_run, self._clock, self._waited = 0, 0.0, 0.0
         self.run_id = ""
@@ -260,8 +259,7 @@ class Trainer(Steering):
 
     def _start_epoch(self) -> None:
         self._perm = torch.randperm(len(self.data.ends["train"]), generator=self.shuffle, device=self.device)
-        self._acc = torch.zeros(4, device=self.device)
-        self._count = 0
+        self._sums = EpochSums(self.device)
         self.batch = 0
         if self.pause_on_nonfinite:
             self._rollback = RollbackPoint(self.model, self.optimizer, self.shuffle)
@@ -280,20 +278,21 @@ class Trainer(Steering):
         self.model.train()
         self._samples_run, self._clock, self._waited = 0, time.perf_counter(), 0.0
         last_emit = time.monotonic()
+        order = self.data.ends["train"][self._perm]  # window ends in this epoch's order: one gather, then slices
+        size = training.batch_size * self.world.size
         while self.batch < batches:
             outcome = self._obey_controls()
             if outcome:
                 return outcome
-            size = training.batch_size * self.world.size
-            chosen = self._perm[self.batch * size:(self.batch + 1) * size]
-            ends = self.data.ends["train"][rank_share(chosen, self.world) if self.world.distributed else chosen]
+            chosen = order[self.batch * size:(self.batch + 1) * size]
+            ends = rank_share(chosen, self.world) if self.world.distributed else chosen
             inputs, target, up = self.data.batch(ends)
             if self.step < warmup_steps:  # after warmup the lr changes only when a person sets it
                 self._apply_lr()
             prediction, logit = self.net(inputs)
             reg = F.mse_loss(prediction, target)
             clf = F.binary_cross_entropy_with_logits(logit, up)
-            loss = training.reg_weight * reg + self.clf_weight * clf
+            loss = (reg if training.reg_weight == 1 else training.reg_weight * reg) + self.clf_weight * clf
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = (torch.nn.utils.clip_grad_norm_(params, training.grad_clip) if training.grad_clip > 0
@@ -306,10 +305,7 @@ class Trainer(Steering):
             if probing:
                 self.probe.after_step()
             n = len(ends)
-            # Two small kernels per step (stack, fused multiply-add), no host sync: losses weighted by n, the norm by 1.
-            self._acc.addcmul_(torch.stack([loss.detach(), reg.detach(), clf.detach(), grad_norm.detach()]),
-                               self._weights(n))
-            self._count += n
+            self._sums.add(loss, reg, clf, grad_norm, n)
             self.batch += 1
             self.step += 1
             self._samples_run += n
@@ -323,13 +319,6 @@ class Trainer(Steering):
                     return None  # the epoch starts again (paused); no epoch end for the discarded one
         return None
 
-    def _weights(self, n: int) -> torch.Tensor:
-        """The device tensor [n, n, n, 1] for a batch of n samples (made once per batch size, not per step)."""
-        weights = self._weight_cache.get(n)
-        if weights is None:
-            weights = self._weight_cache[n] = torch.tensor([n, n, n, 1.0], device=self.device)
-        return weights
-
     def _recover_nonfinite(self, value: float) -> None:
         """Roll back to the start of the epoch and pause, so a person can lower the learning rate."""
         message = (f"non-finite loss ({value}) at epoch {self.epoch + 1} step {self.step}: weights restored to the "
@@ -337,7 +326,7 @@ class Trainer(Steering):
         self.emit(ErrorEvent(message, self.epoch, self.step, fatal=False))
         if self._rollback is not None:
             self._rollback.restore(self.model, self.optimizer, self.shuffle)
-        self._perm, self._acc = None, None
+        self._perm, self._sums = None, None
         self.paused = True
         self.emit(Paused(self.epoch, self.step, "non-finite loss"))
 
@@ -345,7 +334,7 @@ class Trainer(Steering):
         """Evaluate, emit the epoch event, apply early stopping; returns a reason to end, if any."""
         if self._perm is None:  # rolled back mid-epoch: nothing to end
             return None
-        totals = torch.cat([self._acc, torch.tensor([float(self._count)], device=self.device)])
+        totals = torch.cat([self._sums.totals(), torch.tensor([float(self._sums.count)], device=self.device)])
         loss_sum, reg_sum, clf_sum, grad_sum, count = sum_across(totals, self.world).tolist()
         grad_sum /= self.world.size  # every rank measured the same all-reduced gradient
         seconds = time.perf_counter() - self._clock - self._waited
@@ -358,7 +347,7 @@ class Trainer(Steering):
         update_ratio, wd_ratio = self.probe.read()
         weight_norm = torch.linalg.vector_norm(torch.stack([p.detach().norm() for p in self.model.parameters()])).item()
         self.epoch += 1
-        self._perm, self._acc = None, None
+        self._perm, self._sums = None, None
         hp = self.hparams
         self.emit(EpochEvent(
             self.epoch, training.epochs, self.step, loss_sum / count, val_loss, reg_sum / count, clf_sum / count,

@@ -7,6 +7,7 @@ import dataclasses
 import torch
 
 from engine.distributed import gather_objects
+from engine.epoch_sums import EpochSums
 from engine.errors import InputError
 
 
@@ -20,7 +21,8 @@ def capture(trainer) -> dict:
     return {
         "model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict(),
         "epoch": trainer.epoch, "step": trainer.step, "batch": trainer.batch, "perm": trainer._perm,
-        "acc": trainer._acc, "count": trainer._count,
+        "acc": None if trainer._sums is None else trainer._sums.totals(),
+        "count": 0 if trainer._sums is None else trainer._sums.count,
         "config": trainer.config.model_dump(), "scaler": dataclasses.asdict(trainer.data.scaler),
         "fingerprint": trainer.data.fingerprint, "hparams": trainer.hparams, "rng": rng, "run_id": trainer.run_id,
         "world_size": trainer.world.size,
@@ -44,10 +46,7 @@ def restore(trainer, state: dict, source: str) -> None:
         raise InputError(source, f"does not fit this model ({str(error).splitlines()[0][:100]})") from None
     trainer.epoch, trainer.step, trainer.batch = state["epoch"], state["step"], state["batch"]
     trainer._perm = None if state["perm"] is None else state["perm"].to(trainer.device)
-    trainer._acc = None if state["acc"] is None else state["acc"].to(trainer.device)
-    trainer._count = int(state.get("count", 0))
-    if trainer._acc is not None and len(trainer._acc) == 5:  # written before the sample count moved to the host
-        trainer._count, trainer._acc = int(trainer._acc[3]), trainer._acc[[0, 1, 2, 4]]
+    trainer._sums = EpochSums.restored(trainer.device, state["acc"], int(state.get("count", 0)))
     for name, value in state["hparams"].items():
         trainer.set_knob(name, value)
     early = state["early"]
