@@ -15,7 +15,7 @@ from engine.health.significance import skill_interval
 from engine.history import History
 from engine.logreader import read_any
 from engine.runlog import EVENTS_FILE
-from engine.runs import RunSummary, is_live, run_dirs, summarize_history
+from engine.runs import UNJUDGED, RunSummary, is_live, run_dirs, summarize_history, worst_finding
 
 METRICS = {"val_loss": "val loss", "train_loss": "train loss", "val_acc": "val direction accuracy",
            "skill": "skill vs baseline", "lr": "learning rate"}
@@ -40,6 +40,7 @@ class LoadedRun:
     history: History
     summary: RunSummary
     notices: list[str] = field(default_factory=list)
+    _curves: dict = field(default_factory=dict, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -51,9 +52,24 @@ class LoadedRun:
         """Our own log that has not ended yet: more epochs may still be appended."""
         return self.history.source_format == "stockpred" and self.history.ended is None
 
+    def curve(self, metric: str, by: str = "epoch", ema: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """`curve` of this run, kept until the history grows or is replaced (a redraw then only downsamples)."""
+        history = self.history
+        version = (id(history), len(history.epochs), max(history.epochs, default=0))
+        key = (metric, by, ema)
+        cached = self._curves.get(key)
+        if cached is None or cached[0] != version:
+            cached = self._curves[key] = (version, curve(history, metric, by, ema))
+        return cached[1]
+
     def refresh_summary(self) -> None:
         """Recompute the summary after the history grew."""
         self.summary = summarize_history(self.history, Path(self.summary.path), self.summary.state in ("running", "paused"))
+
+    def judge(self) -> None:
+        """Run the health rules if loading left them for later."""
+        if self.summary.finding == UNJUDGED:
+            self.summary.finding = worst_finding(self.history)
 
 
 def _run_directory(path: Path) -> Path | None:
@@ -62,16 +78,17 @@ def _run_directory(path: Path) -> Path | None:
     return path.parent if path.name == EVENTS_FILE else None
 
 
-def load_run(path: str | Path) -> LoadedRun:
-    """Read a run directory, an events.jsonl, a Keras or a Lightning CSV; InputError when it is not a run."""
+def load_run(path: str | Path, judge: bool = True) -> LoadedRun:
+    """Read a run directory, an events.jsonl, a Keras or a Lightning CSV; InputError when it is not a run.
+    Without `judge` the health rules wait for `LoadedRun.judge` (the browser shows the table first)."""
     path = Path(path)
     history, notices = read_any(path)
     directory = _run_directory(path)
     live = directory is not None and history.source_format == "stockpred" and is_live(directory)
-    return LoadedRun(str(directory or path), history, summarize_history(history, directory or path, live), notices)
+    return LoadedRun(str(directory or path), history, summarize_history(history, directory or path, live, judge), notices)
 
 
-def gather(log_dir: str | Path | None, extra: list[str] = ()) -> tuple[list[LoadedRun], list[str]]:
+def gather(log_dir: str | Path | None, extra: list[str] = (), judge: bool = True) -> tuple[list[LoadedRun], list[str]]:
     """The runs of `log_dir` (oldest first) and then `extra` paths; each unreadable one becomes a one-line problem."""
     paths = list(run_dirs(log_dir)) if log_dir is not None else []
     paths += [Path(p) for p in extra]
@@ -82,7 +99,7 @@ def gather(log_dir: str | Path | None, extra: list[str] = ()) -> tuple[list[Load
             continue
         seen.add(key)
         try:
-            runs.append(load_run(path))
+            runs.append(load_run(path, judge))
         except InputError as error:
             problems.append(str(error))
     return runs, problems
@@ -204,6 +221,7 @@ class RunStats:
 
 def run_stats(run: LoadedRun) -> RunStats:
     """Best val and its epoch, skill there with its 95% interval, accuracy there, the verdict, speed and duration."""
+    run.judge()
     s, history = run.summary, run.history
     row = history.epochs.get(s.best_epoch) if s.best_epoch is not None else None
     interval = skill_interval(history, row) if row else None

@@ -102,8 +102,18 @@ def summarize(run_dir: Path) -> RunSummary:
     return summarize_history(history, Path(run_dir), is_live(run_dir))
 
 
-def summarize_history(history: History, run_dir: Path, live: bool) -> RunSummary:
-    """A summary row of a history already read (a run directory or a foreign CSV at `run_dir`)."""
+UNJUDGED = "…"
+
+
+def worst_finding(history: History) -> str:
+    """'severity: rule' of the most severe warning or critical finding, or '–'."""
+    findings = [f for f in evaluate(history) if f.severity in ("critical", "warning")] if history.epochs else []
+    return f"{findings[0].severity}: {findings[0].rule}" if findings else "–"
+
+
+def summarize_history(history: History, run_dir: Path, live: bool, judge: bool = True) -> RunSummary:
+    """A summary row of a history already read (a run directory or a foreign CSV at `run_dir`); without `judge`
+    the health rules are left for later and the finding reads '…'."""
     state = _state(history, live)
     rows = history.rows()
     best_row = min((r for r in rows if _finite(r.get("val_loss"))), key=lambda r: r["val_loss"], default=None)
@@ -112,8 +122,7 @@ def summarize_history(history: History, run_dir: Path, live: bool) -> RunSummary
     skill = 1 - best / baseline if best is not None and baseline else None
     speeds = sorted(r["samples_per_s"] for r in rows if _finite(r.get("samples_per_s")))
     seconds = [r["seconds"] for r in rows if _finite(r.get("seconds"))]
-    findings = [f for f in evaluate(history) if f.severity in ("critical", "warning")] if rows else []
-    finding = f"{findings[0].severity}: {findings[0].rule}" if findings else "–"
+    finding = worst_finding(history) if judge else UNJUDGED
     resume = None
     if state in ("crashed", "stopped", "interrupted", "error") and Path(run_dir).is_dir():
         checkpoint = newest_checkpoint(run_dir)

@@ -12,7 +12,8 @@ from engine.health import Finding
 from tests.conftest import wait_until
 from tests.histories import epoch
 from tests.test_compare import KERAS, write_run
-from tui.launch import replay_app
+from engine.logreader import read_any
+from tui.replay_app import ReplayDashboard
 from tui.runs_app import compare_app, runs_app
 from tui.screens.compare_screen import CompareScreen
 from tui.screens.runs_browser import RunsBrowser
@@ -47,8 +48,8 @@ def browser(app) -> RunsBrowser:
 
 
 async def loaded(pilot) -> RunsBrowser:
-    """Wait for the browser's worker to fill the table."""
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, RunsBrowser) and pilot.app.screen.loaded)
+    """Wait for the browser's worker to fill the table and every run's finding."""
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, RunsBrowser) and pilot.app.screen.judged)
     return pilot.app.screen
 
 
@@ -135,7 +136,7 @@ async def test_enter_replays_a_saved_run_and_attaches_to_a_live_one(logs, monkey
 
 async def test_every_dashboard_opens_the_browser_with_r(logs):
     run = logs / "20261124-090000-a"
-    app = replay_app(str(run))
+    app = ReplayDashboard(*read_any(run))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("r")
         screen = await loaded(pilot)

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from engine.compare import METRICS, SMOOTHING, X_AXES, LoadedRun, curve, legend_labels, run_stats
+from engine.compare import METRICS, SMOOTHING, X_AXES, LoadedRun, legend_labels, run_stats
 from engine.events import Event
 from engine.follow import LogFollower
 from engine.history import History
@@ -66,6 +66,7 @@ class CompareScreen(ModalScreen[None]):
         self.labels = legend_labels(runs)
         self._dirty = True
         self._stats = [run_stats(run) for run in runs]
+        self._shown_stats: list | None = None
         self._stopped = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -131,7 +132,7 @@ class CompareScreen(ModalScreen[None]):
         """Every run's curve of the chosen metric, in the run's colour."""
         result = []
         for index, run in enumerate(self.runs):
-            x, y = curve(run.history, self.metric, self.x_axis, self.ema)
+            x, y = run.curve(self.metric, self.x_axis, self.ema)
             color, marker = run_style(index, self.app.no_color)
             result.append(Curve(x, y, color, marker))
         return result
@@ -145,9 +146,11 @@ class CompareScreen(ModalScreen[None]):
                 f"compare {len(self.runs)} runs · {escape(title)} · x: {X_AXES[self.x_axis]}")
             self.query_one(CompareChart).show(self.curves(), title, X_AXES[self.x_axis], self.log_y,
                                               0.0 if self.metric == "skill" else None)
-            rows = [(swatch(label, *run_style(i, self.app.no_color)), stats)
-                    for i, (label, stats) in enumerate(zip(self.labels, self._stats))]
-            self.query_one(CompareTable).show(rows)
+            if self._stats != self._shown_stats:  # a metric or axis switch leaves the table as it is
+                self._shown_stats = list(self._stats)
+                rows = [(swatch(label, *run_style(i, self.app.no_color)), stats)
+                        for i, (label, stats) in enumerate(zip(self.labels, self._stats))]
+                self.query_one(CompareTable).show(rows)
 
     def action_metric(self, step: int) -> None:
         """Next (or previous) metric: val loss, train loss, direction accuracy, skill, lr."""

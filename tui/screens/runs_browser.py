@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from rich.markup import escape
 from textual import work
@@ -10,12 +11,30 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.message import Message
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.compare import LoadedRun, gather, hyperparameter_columns
+from engine.runs import UNJUDGED, worst_finding
 from tui.screens.compare_screen import CompareScreen
 from tui.screens.open_run import open_command, open_in_terminal
 from tui.widgets.runs_table import BASE_COLUMNS, RunsTable
+
+
+@dataclass
+class RunsRead(Message):
+    """The runs of the browser, read (their health not judged yet), and the paths that were not runs."""
+
+    runs: list[LoadedRun]
+    problems: list[str]
+
+
+@dataclass
+class RunJudged(Message):
+    """One run's most severe finding, from the health rules."""
+
+    path: str
+    finding: str
 
 
 class RunsBrowser(ModalScreen[None]):
@@ -40,6 +59,7 @@ class RunsBrowser(ModalScreen[None]):
         self.runs: list[LoadedRun] = []
         self.marked: set[str] = set()
         self.loaded = False
+        self.judged = False
 
     def compose(self) -> ComposeResult:
         yield Static("loading runs…", id="runs-title")
@@ -52,30 +72,50 @@ class RunsBrowser(ModalScreen[None]):
         self._load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs-load", description="read runs")
-    def _load(self) -> tuple[list[LoadedRun], list[str]]:
-        """Read every run (and evaluate its health) off the UI thread."""
-        return gather(self.log_dir, self.extra)
+    def _load(self) -> None:
+        """Read every run off the UI thread and show the table; then judge each run's health and fill its finding."""
+        worker = get_current_worker()
+        runs, problems = gather(self.log_dir, self.extra, judge=False)
+        self.post_message(RunsRead(runs, problems))
+        for run in runs:
+            if worker.is_cancelled:
+                return
+            self.post_message(RunJudged(run.path, worst_finding(run.history)))
+
+    def on_runs_read(self, message: RunsRead) -> None:
+        """Fill the table as soon as the runs are read; findings follow."""
+        self.runs = message.runs
+        self.marked &= {run.path for run in self.runs}
+        for problem in message.problems[:5]:
+            self.notify(problem, severity="warning", markup=False, timeout=8)
+        self.loaded = True
+        self.judged = all(r.summary.finding != UNJUDGED for r in self.runs)
+        self.refill()
+
+    def on_run_judged(self, message: RunJudged) -> None:
+        """One run's most severe finding arrived."""
+        run = self._run(message.path)
+        if run is not None:
+            run.summary.finding = message.finding
+            self.query_one(RunsTable).set_finding(run.path, message.finding)
+            self.judged = all(r.summary.finding != UNJUDGED for r in self.runs)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Fill the table when the runs are read; show why when they could not be."""
+        """Show why the runs could not be read."""
         if event.worker.group != "runs-load":
             return
-        if event.state == WorkerState.SUCCESS:
-            self.runs, problems = event.worker.result
-            self.marked &= {run.path for run in self.runs}
-            for problem in problems[:5]:
-                self.notify(problem, severity="warning", markup=False, timeout=8)
-            self.loaded = True
-            self.refill()
-        elif event.state == WorkerState.ERROR:
+        if event.state == WorkerState.ERROR:
             self.loaded = True
             self.notify(str(event.worker.error), severity="error", markup=False, timeout=10)
             self.refill()
 
     def refill(self) -> None:
         """Redraw the table from the runs, the marks, the filter and the sort order."""
+        self.query_one(RunsTable).show(self.runs, hyperparameter_columns(self.runs), self.marked)
+        self._title()
+
+    def _title(self) -> None:
         table = self.query_one(RunsTable)
-        table.show(self.runs, hyperparameter_columns(self.runs), self.marked)
         where = self.log_dir if self.log_dir is not None else "the given paths"
         sort = f" · sorted by {table.sort_by} {'↓' if table.descending else '↑'}" if table.sort_by else ""
         self.query_one("#runs-title", Static).update(
@@ -116,9 +156,9 @@ class RunsBrowser(ModalScreen[None]):
             return
         self.marked ^= {run.path}
         table = self.query_one(RunsTable)
-        row = table.cursor_row
-        self.refill()
-        table.move_cursor(row=min(row + 1, table.row_count - 1))
+        table.set_mark(run.path, run.path in self.marked)
+        table.move_cursor(row=min(table.cursor_row + 1, table.row_count - 1))
+        self._title()
 
     def action_compare(self) -> None:
         """Compare the marked runs (or the one under the cursor), in the order they were listed."""

@@ -42,19 +42,22 @@ class CompareChart(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         buckets = max(10, self.size.width // 2 or 40)
-        drawn = 0
+        drawn, low, high = 0, np.inf, -np.inf
         for curve in curves:
             x, y = curve.x, curve.y
             if log_y:
                 keep = y > 0  # a log axis has no place for zero or negative values (skill below the baseline)
-                x, y = x[keep], y[keep]
+                x, y = x[keep], np.log10(y[keep])
             x, y = minmax_downsample(x, y, buckets)
             if len(y):
                 options = {"color": curve.color} if curve.color is not None else {}
                 plt.plot(x.tolist(), y.tolist(), marker=curve.marker, **options)
-                drawn += 1
-        if log_y:
-            plt.yscale("log")
+                drawn, low, high = drawn + 1, min(low, y.min()), max(high, y.max())
+        if log_y and drawn:
+            # log10 taken here, ticks labelled in real values: plotext's own log scale rewrites its data in place,
+            # so a second render of the same figure took the log of a log.
+            ticks = np.linspace(low, high, 5) if high > low else np.array([low])
+            plt.yticks(ticks.tolist(), [f"{10 ** t:.3g}" for t in ticks])
         if hline is not None and drawn and not log_y:
             plt.hline(hline, "gray")
         plt.title(title if drawn else f"{title} · nothing to draw")

@@ -48,6 +48,15 @@ class RunsTable(DataTable):
         else:
             self.sort_by, self.descending = name, False
 
+    def set_mark(self, path: str, marked: bool) -> None:
+        """Show or clear one run's mark without rebuilding the table."""
+        self.update_cell(path, "✓", Text("●" if marked else " ", style="bold"))
+
+    def set_finding(self, path: str, finding: str) -> None:
+        """Fill in one run's finding once its health is judged (the row may be filtered out)."""
+        if path in self.rows:
+            self.update_cell(path, "finding", Text(finding))
+
     def cursor_path(self) -> str | None:
         """The path of the run under the cursor."""
         if not self.row_count:
@@ -73,7 +82,8 @@ class RunsTable(DataTable):
         columns = [*BASE_COLUMNS[:3], *knobs, *BASE_COLUMNS[3:]]  # the knobs near the id: they name the run
         if columns != self._columns:
             self.clear(columns=True)
-            self.add_columns(*columns)
+            for name in columns:
+                self.add_column(name, key=name)
             self._columns = columns
         else:
             self.clear()
