@@ -215,7 +215,9 @@ NOTES_MISTAKE = {"training": {"learning_rate": 0.0005, "weight_decay": 0.001}, "
 
 def test_over_regularised_configuration_is_watched_then_warned_without_evidence_that_it_learns():
     config = Config.model_validate(NOTES_MISTAKE)
-    assert N.over_regularised(history_of([start(config)])).severity == "info"
+    assert N.over_regularised(history_of([start(config)])).severity == "warning"  # before any epoch: the config alone
+    watching = [start(config), epoch(1, 1.3, 1.3, lr=0.0005, weight_decay=0.001, dropout=0.4)]
+    assert N.over_regularised(history_of(watching)).severity == "info"
     flat = [start(config)] + [epoch(n, 1.3466, 1.3466, wd=2.0, lr=0.0005, weight_decay=0.001, dropout=0.4) for n in range(1, 5)]
     finding = N.over_regularised(history_of(flat))
     assert finding.severity == "warning" and finding.suggestion.value == 1e-4

@@ -290,8 +290,12 @@ def over_regularised(history: History) -> Finding:
         learns = _run_learns(history)
         if learns:
             return Finding("over_regularised", "info", f"{what}, but this run learns ({learns})", evidence, 0, source=NOTE)
-        if len(finite_rows(history, "train_loss")) < T.SIGNIFICANCE_MIN_EPOCHS:
+        measured = len(finite_rows(history, "train_loss"))
+        if 0 < measured < T.SIGNIFICANCE_MIN_EPOCHS:
             return Finding("over_regularised", "info", f"{what}; watching whether the run learns", evidence, 0, source=NOTE)
+        if measured == 0:  # nothing measured yet: the note's advice stands, before a run is spent on it
+            return Finding("over_regularised", "warning", f"{what} (nothing measured yet)", evidence, 0,
+                           Suggestion("weight_decay", 1e-4, "the note: keep weight_decay low (0.0001)"), NOTE)
         return Finding("over_regularised", "warning", f"{what}, and after {T.SIGNIFICANCE_MIN_EPOCHS} epochs no measurement shows "
                        "the run learns", evidence, 0, Suggestion("weight_decay", 1e-4, "the note: keep weight_decay low (0.0001)"), NOTE)
     return Finding("over_regularised", "ok", "regularisation within the note's balanced range", evidence, source=NOTE)
