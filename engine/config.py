@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import InputError
+from engine.knobs import KNOBS
 from engine.safe_text import echo, short as _short
 
 
@@ -51,7 +52,7 @@ class ModelConfig(_Strict):
 
     hidden_size: int = Field(128, ge=1, le=4096)
     num_layers: int = Field(2, ge=1, le=8)
-    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    dropout: float = Field(0.3, ge=KNOBS["dropout"].low, le=KNOBS["dropout"].high)
 
 
 class EarlyStoppingConfig(_Strict):
@@ -72,13 +73,13 @@ class WarmupConfig(_Strict):
 class TrainingConfig(_Strict):
     """Optimisation settings; the defaults are the note's balanced settings."""
 
-    learning_rate: float = Field(0.001, gt=0.0, le=10.0)
-    weight_decay: float = Field(0.0001, ge=0.0, le=1.0)
+    learning_rate: float = Field(0.001, gt=KNOBS["lr"].low, le=KNOBS["lr"].high)
+    weight_decay: float = Field(0.0001, ge=KNOBS["weight_decay"].low, le=KNOBS["weight_decay"].high)
     optimizer: Literal["adam", "adamw"] = "adam"
     batch_size: int = Field(256, ge=1, le=1_000_000)
     epochs: int = Field(100, ge=1, le=1_000_000)
     reg_weight: float = Field(1.0, ge=0.0)
-    clf_weight: float = Field(0.5, ge=0.0)
+    clf_weight: float = Field(0.5, ge=KNOBS["clf_weight"].low, le=KNOBS["clf_weight"].high)
     grad_clip: float = Field(1.0, ge=0.0, description="max gradient norm; 0 disables clipping")
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
     warmup: WarmupConfig = Field(default_factory=WarmupConfig)

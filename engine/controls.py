@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import queue
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.errors import InputError
+from engine.knobs import KNOBS, validate_knob
 
-# Knob name -> (lowest allowed, highest allowed, inclusive high?) for values a person may type.
-KNOB_LIMITS = {
-    "lr": (0.0, 1.0, True),
-    "weight_decay": (0.0, 1.0, True),
-    "dropout": (0.0, 1.0, False),
-    "clf_weight": (0.0, 100.0, True),
-}
-KNOB_LABELS = {"lr": "learning rate", "weight_decay": "weight decay", "dropout": "dropout", "clf_weight": "clf_weight"}
+# Older names, kept for importers.
+KNOB_LABELS = {name: knob.label for name, knob in KNOBS.items()}
+__all__ = ["KNOB_LABELS", "Control", "ControlChannel", "Controller", "validate_knob"]
 
 
 @dataclass(frozen=True)
@@ -27,31 +21,6 @@ class Control:
     name: str = ""
     value: float = 0.0
     source: str = "user"
-
-
-def validate_knob(name: str, text_or_value: str | float) -> float:
-    """Parse and range-check a typed knob value; raises InputError with a one-line reason."""
-    label = KNOB_LABELS.get(name, name)
-    if name not in KNOB_LIMITS:
-        raise InputError(label, "unknown setting")
-    if isinstance(text_or_value, str):
-        text = text_or_value.strip()
-        if not text:
-            raise InputError(label, "enter a number")
-        try:
-            value = float(text)
-        except ValueError:
-            raise InputError(label, f"{text!r} is not a number") from None
-    else:
-        value = float(text_or_value)
-    low, high, inclusive = KNOB_LIMITS[name]
-    if not math.isfinite(value):
-        raise InputError(label, "must be a finite number")
-    if value < low or (name == "lr" and value == 0):
-        raise InputError(label, f"must be {'above' if name == 'lr' else 'at least'} {low:g}")
-    if value > high or (value == high and not inclusive):
-        raise InputError(label, f"must be {'at most' if inclusive else 'below'} {high:g}")
-    return value
 
 
 class Controller(Protocol):

@@ -60,7 +60,7 @@ def test_decode_names_what_is_wrong():
 
 @pytest.mark.parametrize("message, problem", [
     ({"type": "control", "id": 1, "action": "fly"}, "action: 'fly' is not one of"),
-    ({"type": "control", "id": 1, "action": "set", "name": "lr", "value": 5}, "learning rate: must be at most 1"),
+    ({"type": "control", "id": 1, "action": "set", "name": "lr", "value": 50}, "learning rate: must be at most 10"),
     ({"type": "control", "id": 1, "action": "set", "name": "lr", "value": "0.1"}, "lr: value missing or not a number"),
     ({"type": "control", "id": 1, "action": "set", "name": "lr", "value": True}, "lr: value missing or not a number"),
     ({"type": "control", "id": 1, "action": "set", "value": 0.1}, "name: missing"),
@@ -155,8 +155,8 @@ def test_control_client_backlog_live_and_controls(make_run):
     client.start(batches.append, replies.append, closed.append)
     ids = [client.pause(), client.set("lr", 0.002), client.set("dropout", 0.3, source="remedy"), client.resume(),
            client.save()]
-    with pytest.raises(InputError, match="learning rate: must be at most 1"):
-        client.set("lr", 7)
+    with pytest.raises(InputError, match="learning rate: must be at most 10"):
+        client.set("lr", 70)
     wait_for(lambda: len(replies) == 5, what="five replies")
     assert [(r["id"], r["ok"]) for r in replies] == [(i, True) for i in ids]
     wait_for(lambda: len(run.received) >= 6, what="controls reaching the loop")
@@ -194,7 +194,7 @@ def test_replies_name_problems_and_the_connection_survives(make_run):
     run = make_run()
     raw = RawClient(run.server.path, backlog=False)
     bad = [b"{nope", b"[1]", b'{"type": "control", "id": 1, "action": "fly"}',
-           b'{"type": "control", "id": 2, "action": "set", "name": "lr", "value": 2}',
+           b'{"type": "control", "id": 2, "action": "set", "name": "lr", "value": 20}',
            b'{"type": "control", "id": 3, "action": "set", "name": "lr", "value": "abc"}',
            b'{"type": "control", "id": 4, "action": "set", "name": "lr"}', b'{"type": "hello", "protocol": 1}']
     raw.send(b"\n".join(bad) + b'\n{"type": "control", "id": 9, "action": "pause"}\n')
@@ -204,7 +204,7 @@ def test_replies_name_problems_and_the_connection_survives(make_run):
                                                     (4, False), (None, False), (9, True)]
     errors = [r["error"] for r in replies[:-1]]
     assert "not valid JSON" in errors[0] and "got list" in errors[1] and "'fly'" in errors[2]
-    assert errors[3] == "learning rate: must be at most 1" and "not a number" in errors[4] and errors[5]
+    assert errors[3] == "learning rate: must be at most 10" and "not a number" in errors[4] and errors[5]
     assert "unknown message type 'hello'" in errors[6]
     wait_for(lambda: any(c.action == "pause" for c in run.received), what="the good control")
     run.advances()

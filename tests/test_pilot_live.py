@@ -119,7 +119,7 @@ async def test_dropout_of_one_is_rejected(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.history.run)
         await pilot.press("d", "ctrl+a", "ctrl+k", "1", "enter")
-        assert "must be below 1" in str(app.screen.query_one("#error").render())
+        assert "must be at most 0.95" in str(app.screen.query_one("#error").render())
         await pilot.press("escape")
         await quit_without_saving(app, pilot)
     assert app.trainer.model.dropout.p == 0.3

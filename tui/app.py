@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer
+from textual.screen import Screen
+from textual.widgets import Footer, Static
 
 from engine.events import ErrorEvent, HyperparamChanged, Paused, Resumed, RunEnded
 from engine.health import Finding, evaluate
@@ -15,12 +18,17 @@ from tui.messages import EventsArrived, Notice
 from tui.sources import EventSource
 from tui.widgets.event_log import EventLogPane
 from tui.widgets.hparam_panel import HparamPanel
+from tui.palette import binding_commands, help_lines
+from tui.widgets.chart_view import ChartMode
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.loss_sparklines import LossSparklines
 from tui.widgets.run_header import RunHeader
 from tui.widgets.status_panel import StatusPanel
+from tui.widgets.step_progress import StepProgressBar
 
 REDRAW_INTERVAL_S = 0.5
+# Below this the chart, panels and log no longer fit: a notice replaces them.
+MIN_SIZE = (60, 18)
 # Events that answer a person's key press: drawn without waiting for the redraw tick.
 ANSWERS = (Paused, Resumed, HyperparamChanged, RunEnded, ErrorEvent)
 
@@ -30,24 +38,29 @@ class DashboardApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "stockpred-tui"
-    BINDINGS = [Binding("e", "toggle_ema", "EMA"), Binding("r", "runs", "Runs", show=False),
-                Binding("question_mark", "help", "Help"),
-                Binding("q", "quit_app", "Quit"), Binding("ctrl+c", "quit_app", show=False, priority=True)]
+    BINDINGS = [Binding("v", "toggle_view", "Skill/Loss", tooltip="Chart: skill vs baseline ⇄ loss"),
+                Binding("e", "toggle_ema", "EMA", tooltip="Chart: EMA smoothing on/off"),
+                Binding("y", "toggle_log", "log-y", show=False, tooltip="Chart: log-y axis (loss view) on/off"),
+                Binding("r", "runs", "Runs", show=False, tooltip="Runs browser: compare, open another run"),
+                Binding("tab", "focus_next", "Focus pane", show=False, tooltip="Focus the next pane (then ↑↓ scroll it)"),
+                Binding("question_mark", "help", "Help", tooltip="Help: every key"),
+                Binding("q", "quit_app", "Quit", tooltip="Quit"),
+                Binding("ctrl+c", "quit_app", show=False, priority=True)]
     badge: str | None = None
     can_apply_remedy = False
-    show_clock = True
 
     def __init__(self, history: History | None = None, source: EventSource | None = None) -> None:
         super().__init__()
         self.history = history or History()
         self.source = source
         self.findings: list[Finding] = []
-        self.smooth = False
+        self.chart_mode = ChartMode()
         self._dirty = True
         self._drawn: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
+        yield StepProgressBar(id="progress")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield LossChart(id="chart")
@@ -59,6 +72,7 @@ class DashboardApp(App):
         yield from self.compose_extra()
         yield EventLogPane(id="events")
         yield Footer()
+        yield Static(f"Terminal too small: the dashboard needs {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
 
     def compose_extra(self) -> ComposeResult:
         """Extra rows a mode adds above the event log."""
@@ -81,8 +95,14 @@ class DashboardApp(App):
         self.notify(message.text, severity=message.severity, timeout=10)
 
     def on_resize(self) -> None:
-        """A new size needs new buckets for the sparklines and the chart."""
+        """A new size needs new buckets for the sparklines and the chart; below the minimum, a notice instead."""
         self._dirty = True
+        self.screen.set_class(self.size.width < MIN_SIZE[0] or self.size.height < MIN_SIZE[1], "-too-small")
+
+    def get_system_commands(self, screen: Screen):
+        """The palette: every key of this mode (with the key shown), then Textual's own commands."""
+        yield from binding_commands(self, self._bindings_for_help())
+        yield from super().get_system_commands(screen)
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         """Fold events into the history; the answer to a control is drawn at once, the rest at the next tick."""
@@ -110,24 +130,35 @@ class DashboardApp(App):
         self._dirty = False
         history = self.view()
         signature = (len(history.epochs), max(history.epochs, default=0), len(history.events), history.state,
-                     self.smooth, self.size)
+                     self.chart_mode, self.size)
         with self.batch_update():
             self.query_one(RunHeader).show(history, self.badge)
             self.query_one(LossSparklines).show(history)
+            self.query_one(StepProgressBar).show(history)
             if signature == self._drawn:
                 return
             self._drawn = signature
             self.findings = evaluate(history) if history.epochs or history.run else []
-            self.query_one(LossChart).show(history, self.smooth)
+            self.query_one(LossChart).show(history, self.chart_mode)
             self.query_one(StatusPanel).show(self.findings, self.can_apply_remedy, history.fatal_error)
             self.query_one(HparamPanel).show(history)
-            self.query_one(EventLogPane).show(history, self.show_clock)
+            self.query_one(EventLogPane).show(history)
+
+    def _set_mode(self, **changes) -> None:
+        self.chart_mode = dataclasses.replace(self.chart_mode, **changes)
+        self._dirty = True
 
     def action_toggle_ema(self) -> None:
-        """Smooth the chart with TensorBoard's debiased EMA, or not."""
-        self.smooth = not self.smooth
-        self._dirty = True
-        self.notify(f"EMA smoothing {'on' if self.smooth else 'off'}", timeout=2)
+        """Smooth the chart with TensorBoard's debiased EMA, or not (the chart title says which)."""
+        self._set_mode(smooth=not self.chart_mode.smooth)
+
+    def action_toggle_view(self) -> None:
+        """Skill against each split's own baseline, or the raw losses."""
+        self._set_mode(metric="loss" if self.chart_mode.metric == "skill" else "skill")
+
+    def action_toggle_log(self) -> None:
+        """A log-y axis for the loss view (switches to it: skill can be negative)."""
+        self._set_mode(metric="loss", log_y=not self.chart_mode.log_y)
 
     def action_runs(self) -> None:
         """Open the runs browser over this run's log directory (compare, open another run)."""
@@ -137,8 +168,7 @@ class DashboardApp(App):
 
     def action_help(self) -> None:
         """Show every key of this mode."""
-        lines = [f"{b.key.replace('_', ' '):28} {b.description}" for b in self._bindings_for_help()]
-        self.push_screen(HelpScreen(lines))
+        self.push_screen(HelpScreen(help_lines(self, self._bindings_for_help())))
 
     def _bindings_for_help(self) -> list[Binding]:
         seen, result = set(), []

@@ -8,7 +8,8 @@ import signal
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from engine.controls import KNOB_LABELS, Control, Controller, validate_knob
+from engine.controls import Control, Controller
+from engine.knobs import KNOBS, validate_knob
 from engine.errors import InputError
 from engine.events import CheckpointSaved, ErrorEvent, RunEnded
 from engine.health import top_suggestion
@@ -21,24 +22,21 @@ from tui.dialogs.value_dialog import ValueDialog
 from tui.messages import SourceClosed
 from tui.sources import EventSource, TrainerSource
 
-LR_FACTOR = 1.25
-DROPOUT_STEP = 0.05
-
-
 class LiveDashboard(DashboardApp):
     """Dashboard of a run in progress."""
 
+    # The footer shows the keys that matter at 80 columns; the knob steps are in `?` and the palette.
     BINDINGS = [
-        Binding("space,p", "toggle_pause", "Pause/Resume"),
-        Binding("equals_sign,plus", "lr_up", f"lr×{LR_FACTOR:g}"),
-        Binding("minus", "lr_down", f"lr÷{LR_FACTOR:g}"),
-        Binding("l", "set_value('lr')", "lr…"),
-        Binding("right_square_bracket", "dropout_step(1)", "drop+"),
-        Binding("left_square_bracket", "dropout_step(-1)", "drop-"),
-        Binding("d", "set_value('dropout')", "dropout…"),
-        Binding("w", "set_value('weight_decay')", "wd…"),
-        Binding("a", "apply_remedy", "Remedy"),
-        Binding("s", "save", "Save"),
+        Binding("space,p", "toggle_pause", "Pause", tooltip="Pause ⇄ resume training"),
+        Binding("a", "apply_remedy", "Remedy", tooltip="Apply the status panel's remedy"),
+        Binding("s", "save", "Save", tooltip="Save a checkpoint now"),
+        Binding("l", "set_value('lr')", "lr…", tooltip="Learning rate: type an exact value"),
+        Binding("equals_sign,plus", "lr_up", show=False, tooltip=f"Learning rate {KNOBS['lr'].step_label(1)} (lr up)"),
+        Binding("minus", "lr_down", show=False, tooltip=f"Learning rate {KNOBS['lr'].step_label(-1)} (lr down)"),
+        Binding("right_square_bracket", "dropout_step(1)", show=False, tooltip=f"Dropout {KNOBS['dropout'].step_label(1)}"),
+        Binding("left_square_bracket", "dropout_step(-1)", show=False, tooltip=f"Dropout {KNOBS['dropout'].step_label(-1)}"),
+        Binding("d", "set_value('dropout')", show=False, tooltip="Dropout: type an exact value"),
+        Binding("w", "set_value('weight_decay')", show=False, tooltip="Weight decay: type an exact value"),
     ]
     can_apply_remedy = True
 
@@ -142,17 +140,16 @@ class LiveDashboard(DashboardApp):
         self._control(self.controls.resume if self.history.state == "paused" else self.controls.pause)
 
     def action_lr_up(self) -> None:
-        """Raise the learning rate by a small factor."""
-        self._send("lr", self.requested["lr"] * LR_FACTOR)
+        """Raise the learning rate by the knob's key step."""
+        self._send("lr", KNOBS["lr"].stepped(self.requested["lr"], 1))
 
     def action_lr_down(self) -> None:
-        """Lower the learning rate by a small factor."""
-        self._send("lr", self.requested["lr"] / LR_FACTOR)
+        """Lower the learning rate by the knob's key step."""
+        self._send("lr", KNOBS["lr"].stepped(self.requested["lr"], -1))
 
     def action_dropout_step(self, direction: int) -> None:
-        """Dropout ±0.05, kept inside [0, 0.95]."""
-        value = round(min(0.95, max(0.0, self.requested["dropout"] + direction * DROPOUT_STEP)), 4)
-        self._send("dropout", value)
+        """Dropout one key step up or down, kept inside the knob's range."""
+        self._send("dropout", KNOBS["dropout"].stepped(self.requested["dropout"], direction))
 
     def action_set_value(self, name: str) -> None:
         """Ask for an exact value in a dialog that validates it."""
@@ -164,7 +161,7 @@ class LiveDashboard(DashboardApp):
                 self._send(name, value)
 
         current = f"{self.requested[name]:g}"
-        self.push_screen(ValueDialog(f"New {KNOB_LABELS[name]} (now {current})", current, lambda t: validate_knob(name, t)), done)
+        self.push_screen(ValueDialog(f"New {KNOBS[name].label} (now {current})", current, lambda t: validate_knob(name, t)), done)
 
     def action_apply_remedy(self) -> None:
         """Apply the status panel's suggested remedy."""

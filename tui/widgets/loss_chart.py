@@ -1,43 +1,46 @@
-"""Train/val loss over epochs (plotext): optional EMA smoothing, the constant baseline, event markers."""
+"""Train/val per epoch (plotext): skill or loss, each split's own baseline, EMA and log-y, event markers."""
 
 from __future__ import annotations
 
+import numpy as np
 from textual_plotext import PlotextPlot
 
-from engine.health.series import smoothed
 from engine.history import History
 from tui.downsample import minmax_downsample
+from tui.widgets.chart_view import ChartMode, chart_data
 
 MARKER_COLORS = {"change": "orange", "pause": "red", "checkpoint": "green", "resume": "cyan"}
-SMOOTHING = 0.6
 
 
 class LossChart(PlotextPlot):
-    """Plotext chart of the epoch losses."""
+    """Plotext chart of the epoch losses or of skill against each split's constant baseline."""
 
-    def show(self, history: History, smooth: bool) -> None:
+    def show(self, history: History, mode: ChartMode) -> None:
         """Replot from the history."""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        rows = history.rows()
         buckets = max(10, self.size.width // 2 or 40)
-        epochs = [r["epoch"] for r in rows]
-        # Under NO_COLOR both lines turn the same grey, so validation gets its own glyph.
-        val_marker = "dot" if self.app.no_color else "braille"
-        for name, color, marker in (("train_loss", "blue", "braille"), ("val_loss", "magenta", val_marker)):
-            values = [r.get(name) if r.get(name) is not None else float("nan") for r in rows]
-            if smooth:
-                values = smoothed(values, SMOOTHING)
-            x, y = minmax_downsample(epochs, values, buckets)
-            if len(y):
-                plt.plot(x.tolist(), y.tolist(), label=name.replace("_loss", ""), color=color, marker=marker)
-        baseline = history.baseline_loss("val")
-        if baseline is not None and rows:
-            plt.hline(baseline, "gray")
+        data = chart_data(history, mode)
+        low, high = np.inf, -np.inf
+        for line in data.lines:
+            x, y = minmax_downsample(line.x, line.y, buckets)
+            if not len(y):
+                continue
+            if line.dotted:
+                # A baseline: two points joined by a dotted line in its split's colour, unlabelled (the title says it).
+                plt.plot([x[0], x[-1]], [y[-1], y[-1]], color=line.color, marker="·")
+            else:
+                # Under NO_COLOR both lines turn the same grey, so validation gets its own glyph.
+                marker = "dot" if self.app.no_color and line.label == "val" else "braille"
+                plt.plot(x.tolist(), y.tolist(), label=line.label, color=line.color, marker=marker)
+            low, high = min(low, float(y.min())), max(high, float(y.max()))
+        if mode.log_y and np.isfinite(low) and high > low:
+            ticks = np.linspace(low, high, 4)
+            plt.yticks(ticks.tolist(), [f"{10 ** t:.3g}" for t in ticks])
         for marker in history.markers[-40:]:
             plt.vline(marker.x, MARKER_COLORS.get(marker.kind, "white"))
-        title = "loss per epoch" + (" (EMA 0.6)" if smooth else "") + (" · grey: constant baseline" if baseline else "")
-        plt.title(title)
+        plt.title(mode.title(bool(history.baselines)) + (" · clipped at −1" if data.clipped else ""))
         plt.xlabel("epoch")
+        plt.ylabel(data.ylabel)
         self.refresh()

@@ -10,8 +10,14 @@ from engine.history import History
 from tui.downsample import minmax_downsample
 
 
-def _latest(values) -> str:
-    return f"{values[-1]:.4f}" if len(values) else "-"
+LABEL_WIDTH = 27
+
+
+def spark_label(key: str, values) -> str:
+    """'train 1.2640 1.26–1.30': the latest value, then the range the bars span (their height is relative)."""
+    if not len(values):
+        return f"{key:5} -"
+    return f"{key:5} {values[-1]:.4f} {min(values):.4g}–{max(values):.4g}"
 
 
 class LossSparklines(Vertical):
@@ -20,7 +26,7 @@ class LossSparklines(Vertical):
     DEFAULT_CSS = """
     LossSparklines { height: 3; }
     LossSparklines Horizontal { height: 1; }
-    LossSparklines Label { width: 18; }
+    LossSparklines Label { width: 27; }
     LossSparklines Sparkline { width: 1fr; }
     """
 
@@ -32,7 +38,7 @@ class LossSparklines(Vertical):
 
     def show(self, history: History) -> None:
         """Update all three from the history, downsampled to the available width."""
-        width = max(8, self.size.width - 18)
+        width = max(8, self.size.width - LABEL_WIDTH)
         rows = history.rows()
         series = {
             "train": [r["train_loss"] for r in rows if r.get("train_loss") is not None],
@@ -42,4 +48,4 @@ class LossSparklines(Vertical):
         for key, values in series.items():
             _, y = minmax_downsample(range(len(values)), values, width // 2)
             self.query_one(f"#{key}-spark", Sparkline).data = y.tolist()
-            self.query_one(f"#{key}-label", Label).update(f"{key:5} {_latest(values)}", layout=False)
+            self.query_one(f"#{key}-label", Label).update(spark_label(key, values), layout=False)

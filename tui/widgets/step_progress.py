@@ -1,0 +1,46 @@
+"""One line under the header: the current epoch's steps as a progress bar, steps/s and the epoch's ETA."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label, ProgressBar
+
+from engine.history import History
+from engine.progress import StepMeter
+
+
+class StepProgressBar(Horizontal):
+    """Moves during an epoch, so the first minute of a slow run is not a still screen."""
+
+    DEFAULT_CSS = """
+    StepProgressBar { height: 1; }
+    StepProgressBar ProgressBar { width: 22; }
+    StepProgressBar Bar { width: 16; }
+    StepProgressBar Label { width: 1fr; padding: 0 1; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.meter = StepMeter()
+        self._seen = None
+
+    def compose(self) -> ComposeResult:
+        yield ProgressBar(total=1, show_eta=False, show_percentage=True, id="step-bar")
+        yield Label("waiting for the first step…", id="step-text")
+
+    def show(self, history: History) -> None:
+        """Follow the newest step sample; between epochs and after the end say so."""
+        step = history.last_step
+        label = self.query_one("#step-text", Label)
+        bar = self.query_one("#step-bar", ProgressBar)
+        if history.state == "ended":
+            bar.update(total=1, progress=1)
+            label.update("run ended", layout=False)
+            return
+        if step is None or step is self._seen:
+            return
+        self._seen = step
+        progress = self.meter.add(step)
+        bar.update(total=max(1, step.batches), progress=step.batch)
+        label.update(progress.text() + (" · paused" if history.state == "paused" else ""), layout=False)
