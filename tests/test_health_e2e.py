@@ -45,6 +45,8 @@ def test_frozen_weights_are_named_and_the_lr_remedy_waits_for_the_note_s_ten_epo
     findings, history, _ = train_and_judge(tiny("training.learning_rate=1e-7", "training.epochs=4"))
     assert verdict(evaluate(history)) == "frozen-weights"
     assert findings["step_size"].severity == "critical" and findings["step_size"].evidence["median"] < 1e-5
+    frozen = findings["frozen"]  # val stops dead with the weights; the note's lr 0.002 waits for its ten epochs
+    assert frozen.severity == "critical" and frozen.evidence["case"] == "weights" and frozen.suggestion is None
 
 
 def test_absurd_learning_rate_explodes_and_the_note_s_remedy_is_offered(tiny):
