@@ -15,11 +15,13 @@ from engine.history import History
 # Our epoch field -> candidate column names, first match wins.
 KERAS_COLUMNS = {"train_loss": ["loss"], "val_loss": ["val_loss"], "val_acc": ["val_accuracy", "val_acc", "val_binary_accuracy"],
                  "lr": ["lr", "learning_rate"]}
-LIGHTNING_COLUMNS = {"train_loss": ["train_loss_epoch", "train_loss", "train_loss_step", "loss"],
-                     "val_loss": ["val_loss_epoch", "val_loss"], "val_acc": ["val_acc", "val_accuracy"],
+LIGHTNING_COLUMNS = {"train_loss": ["train_loss_epoch", "train_loss", "train_loss_step", "train/loss_epoch", "train/loss",
+                                    "train/loss_step", "loss"],
+                     "val_loss": ["val_loss_epoch", "val_loss", "val/loss_epoch", "val/loss", "valid_loss", "validation_loss"],
+                     "val_acc": ["val_acc", "val_accuracy", "val/acc"],
                      "lr": ["lr", "learning_rate", "lr-Adam", "lr-AdamW", "lr-SGD"]}
 # Lightning columns logged per step: an epoch's value is the mean of its step rows, not the last batch.
-STEP_LEVEL = {"train_loss", "train_loss_step", "loss"}
+STEP_LEVEL = {"train_loss", "train_loss_step", "train/loss", "train/loss_step", "loss"}
 EPOCH_FIELDS = [f.name for f in dataclasses.fields(EpochEvent) if f.name != "time"]
 
 
