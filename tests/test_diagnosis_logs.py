@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,8 +61,12 @@ def test_keras_rows_out_of_order_replay_in_epoch_order(tmp_path):
     assert [r["train_loss"] for r in history.upto(2).rows()] == [0.70, 0.61]
 
 
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout, whatever an editable install points at
+
+
 def _diagnose(*args):
-    return subprocess.run([sys.executable, "-m", "tui.cli", "diagnose", *map(str, args)], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "tui.cli", "diagnose", *map(str, args)], capture_output=True, text=True, env=ENV)
 
 
 def test_diagnose_fail_on_sets_the_exit_code(tmp_path):
@@ -83,7 +88,7 @@ def test_diagnose_json_into_a_closed_pipe_has_no_traceback(tmp_path):
     os.close(read_end)
     try:
         run = subprocess.run([sys.executable, "-m", "tui.cli", "diagnose", "--json", "--fail-on", "critical", str(path)],
-                             stdout=write_end, stderr=subprocess.PIPE, text=True)
+                             stdout=write_end, stderr=subprocess.PIPE, text=True, env=ENV)
     finally:
         os.close(write_end)
     assert run.returncode == 1 and "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
