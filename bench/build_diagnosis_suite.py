@@ -119,6 +119,7 @@ def hand_built(folder: Path) -> list[tuple[str, str, int | None]]:
 
 
 def main() -> int:
+    """Build the requested logs and merge their labels into labels.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--skip-real-loggers", action="store_true")

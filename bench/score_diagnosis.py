@@ -100,6 +100,7 @@ def _source(name: str) -> str:
 
 
 def main() -> int:
+    """Print the misses, then the figures."""
     args = [a for a in sys.argv[1:] if a != "-v"]
     suite = Path(args[0]) if args else ROOT / "tests" / "diagnosis_suite"
     scores = score(suite)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -94,6 +93,7 @@ RUNS = [
 
 
 def _mid_run(controls: ControlChannel, changes: dict):
+    """An event sink that sets knobs when given epochs end (the keys a person would press)."""
     def sink(event):
         if isinstance(event, EpochEvent):
             for name, value in changes.get(event.epoch, {}).items():

@@ -11,6 +11,7 @@ from engine.events import HyperparamChanged
 from engine.health import RULES, evaluate, top_suggestion
 from engine.health import evidence_rules as E
 from engine.health import note_rules as N
+from engine.health import overfitting as O
 from engine.health import significance as S
 from engine.health import stability_rules as U
 from engine.health.series import noise, wilson
@@ -100,7 +101,7 @@ def test_frozen_foreign_log_cannot_tell_weights_from_nothing_learnable_and_names
 
 def test_overfitting_by_trend_with_the_notes_end_numbers_suggests_a_little_more_dropout():
     history = history_of(overfitting_run())
-    finding = N.overfitting(history)
+    finding = O.overfitting(history)
     last = history.rows()[-1]
     assert last["train_loss"] == pytest.approx(0.296) and last["val_loss"] == pytest.approx(0.378)
     assert finding.severity == "warning" and finding.first_epoch == 9  # the epoch after the best val
@@ -112,7 +113,7 @@ def test_overfitting_is_found_when_val_stays_below_train():
     # A calmer validation period (or dropout in the training loss): val below train, but rising from its best.
     events = [start(baselines={})] + [epoch(n, 0.70 - 0.01 * n, (0.40 - 0.01 * n) if n <= 8 else 0.32 + 0.008 * (n - 8))
                                       for n in range(1, 21)]
-    finding = N.overfitting(history_of(events))
+    finding = O.overfitting(history_of(events))
     assert finding.severity == "warning" and finding.first_epoch == 9
     assert all(r["val_loss"] < r["train_loss"] for r in history_of(events).rows())
 
@@ -120,21 +121,21 @@ def test_overfitting_is_found_when_val_stays_below_train():
 def test_val_rising_within_its_own_noise_is_not_overfitting():
     wiggle = [0.0, 0.03, -0.02, 0.025, -0.03, 0.02, -0.025, 0.03, -0.02, 0.025, -0.03, 0.02]
     events = [start(baselines={})] + [epoch(n, 1.0 - 0.01 * n, 1.0 + w) for n, w in enumerate(wiggle, 1)]
-    assert N.overfitting(history_of(events)).severity in ("ok", "info")
+    assert O.overfitting(history_of(events)).severity in ("ok", "info")
 
 
 def test_a_gap_growing_while_val_stalls_is_overfitting():
     events = [start(baselines={})] + [epoch(n, 1.0 - 0.02 * n, 1.0 - 0.02 * min(n, 4)) for n in range(1, 16)]
-    finding = N.overfitting(history_of(events))
+    finding = O.overfitting(history_of(events))
     assert finding.severity == "warning" and "gap grew" in finding.message
 
 
 def test_a_steady_gap_on_a_foreign_log_is_at_most_info_and_the_note_boundary_is_strict():
     # gap exactly 0.02 (0.04 - 0.02 is exact in binary) is "< 0.02"-healthy by the note; just above is info.
     at = [start(baselines={})] + [epoch(n, 0.02, 0.04) for n in range(1, 6)]
-    assert N.overfitting(history_of(at)).severity == "ok"
+    assert O.overfitting(history_of(at)).severity == "ok"
     above = [start(baselines={})] + [epoch(n, 0.02, 0.0401) for n in range(1, 6)]
-    finding = N.overfitting(history_of(above))
+    finding = O.overfitting(history_of(above))
     assert finding.severity == "info" and "harder validation period" in finding.message
 
 
@@ -142,7 +143,7 @@ def test_a_gap_explained_by_a_harder_validation_period_is_not_overfitting():
     baselines = {"train": {"reg": 1.0, "clf": 0.69, "up_rate": 0.5, "majority_acc": 0.5, "windows": 1},
                  "val": {"reg": 1.2, "clf": 0.69, "up_rate": 0.5, "majority_acc": 0.5, "windows": 1}}
     events = [start(baselines=baselines)] + [epoch(n, 1.30 - 0.01 * n, 1.45 - 0.01 * n) for n in range(1, 12)]
-    assert N.overfitting(history_of(events)).severity == "ok"
+    assert O.overfitting(history_of(events)).severity == "ok"
 
 
 # -- exploding, instability, divergence -------------------------------------------------------------------

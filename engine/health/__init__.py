@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.health import evidence_rules, note_rules, significance, stability_rules
+from engine.health import evidence_rules, note_rules, overfitting, significance, stability_rules
 from engine.health.findings import SEVERITY_ORDER, Finding, Suggestion
 from engine.health.remedies import gate
 from engine.history import History
@@ -10,7 +10,7 @@ from engine.history import History
 # Within a severity the first rule here ranks first: explosions and instability ahead of overfitting.
 RULES = [
     note_rules.exploding, stability_rules.divergence, stability_rules.instability, note_rules.frozen, evidence_rules.step_size,
-    significance.leakage, evidence_rules.decay_vs_gradient, note_rules.overfitting, note_rules.over_regularised,
+    significance.leakage, evidence_rules.decay_vs_gradient, overfitting.overfitting, note_rules.over_regularised,
     significance.baseline_skill, evidence_rules.gradient, note_rules.drastic_change, evidence_rules.collapse,
     evidence_rules.plateau, note_rules.healthy, note_rules.early_stopping,
 ]

@@ -1,0 +1,110 @@
+"""Overfitting judged by trend: val rising from its best beyond its own noise while train falls, or the gap growing
+while val stalls; a steady gap is at most info (a harder validation period)."""
+
+from __future__ import annotations
+
+import statistics
+
+from engine.health import thresholds as T
+from engine.health.findings import Finding, Suggestion, not_evaluated
+from engine.health.note_rules import NOTE
+from engine.health.series import finite_rows, loss_scale, noise, row_baseline, rounded, slope
+from engine.history import History
+
+
+def far_above_best(history: History, rows: list[dict]) -> bool:
+    """Both losses far above their best (or the baseline): the step is too large, and dropout would not help."""
+    scale = loss_scale(history, rows)
+    recent = rows[-3:]
+    for key in ("train_loss", "val_loss"):
+        best = min(r[key] for r in rows)
+        now = statistics.median(r[key] for r in recent)
+        baseline = row_baseline(history, rows[-1], "val")
+        above_best = now > T.FAR_ABOVE_BEST * best and now - best > T.UNSTABLE_EXCESS * scale
+        above_base = baseline is not None and now > T.FAR_ABOVE_BEST * baseline
+        if not (above_best or above_base):
+            return False
+    return True
+
+
+def _train_fell_since(train_rows: list[dict], best_epoch: int, k: int) -> bool:
+    """Whether the train loss is lower now than at the best val epoch (sparse Lightning train rows allowed)."""
+    before = [r["train_loss"] for r in train_rows if r["epoch"] <= best_epoch]
+    after = [r["train_loss"] for r in train_rows if r["epoch"] > best_epoch]
+    if before:
+        return bool(after) and statistics.fmean(after[-k:]) < before[-1]
+    return len(after) >= 2 and after[-1] < after[0]
+
+
+def _rise_from_best(val_rows: list[dict], train_rows: list[dict], scale: float) -> tuple[int, float, float] | None:
+    """Val up from its best by more than its own noise (and 2% of the scale) while train kept falling."""
+    val = [r["val_loss"] for r in val_rows]
+    best = min(range(len(val)), key=val.__getitem__)
+    after = len(val) - best - 1
+    if after < T.OVERFIT_MIN_AFTER_BEST:
+        return None
+    k = min(3, after)
+    threshold = max(T.NOISE_SIGMAS * noise(val), T.OVERFIT_MIN_RISE * scale)
+    rise = statistics.fmean(val[-k:]) - val[best]
+    if rise > threshold and val[-1] - val[best] > threshold and _train_fell_since(train_rows, val_rows[best]["epoch"], k):
+        return best, rise, threshold
+    return None
+
+
+def _growing_gap(rows: list[dict], scale: float) -> tuple[int, float, float] | None:
+    """The val − train gap growing epoch over epoch while val no longer improves."""
+    window = rows[1:][-T.OVERFIT_GAP_WINDOW:]  # the first epoch's train mean still carries the untrained model
+    if len(window) < 8:
+        return None
+    gaps = [r["val_loss"] - r["train_loss"] for r in window]
+    val = [r["val_loss"] for r in window]
+    growth = slope(gaps) * (len(gaps) - 1)
+    val_gain = -slope(val) * (len(val) - 1)
+    threshold = max(T.NOISE_SIGMAS * noise(gaps), T.OVERFIT_GAP_GROWTH * scale)
+    rising = sum(b > a for a, b in zip(gaps, gaps[1:])) / (len(gaps) - 1)
+    best = min(range(len(val)), key=val.__getitem__)
+    # val stalled: no gain beyond noise over the window, and its best lies in the window's first half.
+    val_stalled = val_gain < max(T.NOISE_SIGMAS * noise(val), T.OVERFIT_MIN_RISE * scale) and best < len(val) // 2
+    if growth > threshold and rising >= 0.7 and val_stalled:
+        low = min(range(len(gaps)), key=gaps.__getitem__)
+        return rows.index(window[low]), growth, threshold
+    return None
+
+
+def overfitting(history: History) -> Finding:
+    """Val rising from its best by more than its noise while train falls, or a gap growing while val stalls."""
+    rows = finite_rows(history, "train_loss", "val_loss")
+    val_rows, train_rows = finite_rows(history, "val_loss"), finite_rows(history, "train_loss")
+    if len(val_rows) < 2 or not train_rows:
+        return not_evaluated("overfitting", "needs train and val loss", NOTE)
+    scale = loss_scale(history, val_rows)
+    last = rows[-1] if rows else {**val_rows[-1], "train_loss": train_rows[-1]["train_loss"]}
+    gap = last["val_loss"] - last["train_loss"]
+    evidence = {"gap": rounded(gap), "train_loss": rounded(last["train_loss"]), "val_loss": rounded(last["val_loss"]),
+                "scale": rounded(scale)}
+    rise, growing = _rise_from_best(val_rows, train_rows, scale), None
+    if rise is None and _growing_gap(rows[:-1], scale):  # a growing gap must persist for two epochs in a row
+        growing = _growing_gap(rows, scale)
+    if rise or growing:
+        index, amount, threshold = rise or growing
+        basis = val_rows if rise else rows
+        onset = basis[min(index + 1, len(basis) - 1)]["epoch"]
+        what = (f"val rose {amount:.4g} from its best {basis[index]['val_loss']:.4g} at epoch {basis[index]['epoch']} while train kept "
+                f"falling (noise threshold {threshold:.2g})" if rise else
+                f"val − train gap grew {amount:.4g} over the last epochs while val stopped improving (threshold {threshold:.2g})")
+        evidence.update(best_val_epoch=basis[index]["epoch"] if rise else None, growth=rounded(amount), threshold=rounded(threshold))
+        if rows and far_above_best(history, rows):
+            return Finding("overfitting", "warning", f"{what}; but both losses sit far above their best: the step is too large, "
+                           "not a dropout problem", evidence, onset, source=NOTE)
+        dropout = history.hparams.get("dropout") if history.hparams.get("dropout") is not None else last.get("dropout")
+        suggestion = (Suggestion("dropout", round(min(dropout + T.OVERFIT_DROPOUT_STEP, 0.9), 4), "the note: raise dropout a little")
+                      if dropout is not None else None)
+        tail = "" if suggestion else ": raise dropout a little (the log does not say its current value)"
+        return Finding("overfitting", "warning", f"overfitting: {what}{tail}", evidence, onset, suggestion, NOTE)
+    train_base, val_base = row_baseline(history, last, "train"), row_baseline(history, last, "val")
+    beyond = gap - (val_base - train_base) if train_base and val_base else gap
+    if beyond > T.OVERFIT_GAP:
+        why = ("beyond what the validation period's own baseline explains, but not growing" if train_base and val_base else
+               "but steady: with no baseline in this log it may be a harder validation period")
+        return Finding("overfitting", "info", f"val − train gap {beyond:.4f} > {T.OVERFIT_GAP} {why}", evidence, source=NOTE)
+    return Finding("overfitting", "ok", f"no overfitting trend (gap {gap:+.4f})", evidence, source=NOTE)
