@@ -111,6 +111,14 @@ class Config(_Strict):
     log_dir: str = "logs"
     step_event_interval_s: float = Field(0.25, ge=0.0, description="minimum seconds between live step events")
     control_socket: bool = Field(True, description="serve events and controls on logs/<run-id>/control.sock")
+    threads: int | Literal["auto"] = Field("auto", description="torch CPU threads: 'auto' (idle cores of the affinity mask) or N")
+
+    @field_validator("threads")
+    @classmethod
+    def _thread_count(cls, value: int | str) -> int | str:
+        if value != "auto" and not 1 <= value <= 1024:
+            raise ValueError("must be 'auto' or a whole number from 1 to 1024")
+        return value
 
     @field_validator("device")
     @classmethod

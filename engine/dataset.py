@@ -115,6 +115,17 @@ def constant_baseline(target: np.ndarray, up: np.ndarray, train_mean: float, tra
     }
 
 
+def rows_needed(config: Config) -> int:
+    """The fewest feature rows per ticker that give every split at least one window."""
+    d = config.data
+    rows = d.window
+    while True:
+        n_test, n_val = int(rows * d.test_fraction), int(rows * d.val_fraction)
+        if min(rows - n_val - n_test, n_val, n_test if d.test_fraction else d.window) >= d.window:
+            return rows
+        rows += 1
+
+
 def _split_rows(rows: int, config: Config, ticker: str, source: str) -> list[tuple[int, int]]:
     """Contiguous [start, stop) row ranges of train, val and test for one ticker."""
     n_test = int(rows * config.data.test_fraction)
@@ -124,7 +135,8 @@ def _split_rows(rows: int, config: Config, ticker: str, source: str) -> list[tup
     for name, (start, stop) in zip(SPLITS, bounds):
         if (stop - start) < config.data.window and not (name == "test" and config.data.test_fraction == 0):
             raise InputError(source, f"{ticker}: too few rows for one {config.data.window}-day window in the {name} split "
-                             f"({stop - start} rows of {rows}); give more history or a shorter data.window")
+                             f"({stop - start} rows of {rows}; needs at least {rows_needed(config)} usable rows, the first "
+                             f"{config.data.volatility_window} days go to features); give more history or a shorter data.window")
     return bounds
 
 

@@ -1,4 +1,4 @@
-"""`stockpred-tui train`: headless training that prints one line per epoch in the note's format."""
+"""`stockpred-tui train`: headless training that prints one line per epoch in the note's format, and its notices."""
 
 from __future__ import annotations
 
@@ -6,53 +6,56 @@ import sys
 
 from engine.controls import ControlChannel
 from engine.distributed import world_from_env
-from engine.events import CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent, Event, HyperparamChanged, RunEnded, RunStarted
+from engine.events import EpochEvent, Event, RunEnded, RunStarted, StepEvent
+from engine.headless_progress import ProgressLine
 from engine.health.note_rules import over_regularised
 from engine.history import History
+from engine.narrator import epoch_line, narrate
 from engine.runs import newest_checkpoint, resume_command
 from engine.session import RunOptions, build_trainer
 from engine.signals import StopSignals, survive_hangup
 
 
-def epoch_line(event: EpochEvent) -> str:
-    """'Epoch [  1/100] - Loss: 0.4200/0.4300 | Acc: 51.2% | lr 1.0e-03 | 2,115 samples/s'."""
-    width = len(str(event.epochs))
-    return (f"Epoch [{event.epoch:>{width}}/{event.epochs}] - Loss: {event.train_loss:.4f}/{event.val_loss:.4f} | "
-            f"Acc: {event.val_acc:.1%} | lr {event.lr:.1e} | {event.samples_per_s:,.0f} samples/s | {event.seconds:.1f}s")
-
-
 class ConsolePrinter:
-    """Event sink that writes the headless progress lines."""
+    """Event sink that writes the headless lines: the narrator's, a richer run start, and step progress."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream=None, progress: ProgressLine | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.progress = progress or ProgressLine(self.stream)
 
     def __call__(self, event: Event) -> None:
-        line = None
+        if isinstance(event, StepEvent):
+            self.progress.step(event)
+            return
+        if isinstance(event, RunEnded):
+            self.progress.clear()
+            return  # train_headless says how the run ended, with what to do next
+        lines = [(said.severity, said.text) for said in narrate(event)]
+        if isinstance(event, EpochEvent):
+            lines = [("info", epoch_line(event))]
         if isinstance(event, RunStarted):
-            splits = event.data.get("splits", {})
-            base = event.baselines.get("val", {})
-            sizes = ", ".join(f"{name} {split.get('windows')}" for name, split in splits.items())
-            line = (f"Run {event.run_id} on {event.device}: {event.data.get('source')} "
-                    f"({sizes} windows); "
-                    f"val constant-prediction baseline reg {base.get('reg', float('nan')):.4f} clf {base.get('clf', float('nan')):.4f}")
+            lines[0] = ("info", start_line(event))
             history = History()
             history.apply(event)
             finding = over_regularised(history)
             if finding.severity == "warning":
-                line += f"\nwarning: {finding.message}"
-        elif isinstance(event, EpochEvent):
-            line = epoch_line(event)
-        elif isinstance(event, HyperparamChanged):
-            line = f"{event.name}: {event.old:g} -> {event.new:g}"
-        elif isinstance(event, CheckpointSaved):
-            line = f"checkpoint ({event.reason}): {event.path}"
-        elif isinstance(event, EarlyStopped):
-            line = f"early stop at epoch {event.epoch}: best epoch {event.best_epoch}, val {event.best_val_loss:.4f} (weights restored)"
-        elif isinstance(event, ErrorEvent):
-            line = f"error: {event.message}"
-        if line:
-            print(line, file=self.stream, flush=True)
+                lines.append(("warning", finding.message))
+        if not lines:
+            return
+        self.progress.clear()
+        for severity, text in lines:
+            prefix = f"{severity}: " if severity in ("warning", "error") else ""
+            print(prefix + text, file=self.stream, flush=True)
+
+
+def start_line(event: RunStarted) -> str:
+    """'Run X on cpu: bundled (train 8198, val 1700, test 1700 windows); val constant-prediction baseline ...'."""
+    splits = event.data.get("splits", {})
+    base = event.baselines.get("val", {})
+    sizes = ", ".join(f"{name} {split.get('windows')}" for name, split in splits.items())
+    threads = f" ({event.data['threads']} threads)" if event.data.get("threads") else ""
+    return (f"Run {event.run_id} on {event.device}{threads}: {event.data.get('source')} ({sizes} windows); "
+            f"val constant-prediction baseline reg {base.get('reg', float('nan')):.4f} clf {base.get('clf', float('nan')):.4f}")
 
 
 def farewell(run_dir, ended: RunEnded, headless: bool = True) -> str:

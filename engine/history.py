@@ -7,11 +7,9 @@ from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from engine.events import (CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused,
-                           Resumed, RunEnded, RunStarted, SessionNote, StepEvent)
-
-
-AUTOMATIC_SAVES = ("best", "periodic")
+from engine.events import (CheckpointSaved, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded,
+                           RunStarted, StepEvent)
+from engine.narrator import AUTOMATIC_SAVES, narrate
 
 
 @dataclass
@@ -100,6 +98,9 @@ class History:
             self.last_step = event
             return
         self.events.append(event)
+        for said in narrate(event):
+            if not said.routine:
+                self.log.append(LogLine(event.time, said.severity, said.text))
         if isinstance(event, RunStarted):
             self.run, self.state, self.ended, self.fatal_error = event, "running", None, ""
             training = event.config.get("training", {})
@@ -108,10 +109,6 @@ class History:
             self.hparams.update(event.hparams or {})  # a resumed run trains with the checkpoint's values, not the config's
             if event.resumed_from:
                 self.markers.append(Marker(float(event.start_epoch), "resume", "resumed"))
-            what = f"resumed from {event.resumed_from}" if event.resumed_from else "started"
-            self._say(event, "info", f"run {event.run_id} {what} on {event.device}")
-            for notice in event.data.get("notices", []):
-                self._say(event, "warning", notice)
         elif isinstance(event, EpochEvent):
             self.epochs[event.epoch] = dict(vars(event))  # shallow: asdict deep-copied every row, half of a log read
             self.hparams.update(lr=event.lr, weight_decay=event.weight_decay, dropout=event.dropout, clf_weight=event.clf_weight)
@@ -119,33 +116,19 @@ class History:
             self.changes.append(event)
             self.hparams[event.name] = event.new
             self.markers.append(Marker(self._position(event.epoch, event.step), "change", f"{event.name} {event.new:g}"))
-            self._say(event, "change", f"{event.name}: {event.old:g} -> {event.new:g} ({event.source}) at epoch {event.epoch}")
         elif isinstance(event, Paused):
             self.state, self.pause_reason = "paused", event.reason
             self.markers.append(Marker(self._position(event.epoch, event.step), "pause", "paused"))
-            self._say(event, "warning" if event.reason != "user" else "info", f"paused ({event.reason}){_by(event.source)}")
         elif isinstance(event, Resumed):
             self.state, self.pause_reason = "running", ""
-            self._say(event, "info", f"resumed{_by(event.source)}")
         elif isinstance(event, CheckpointSaved) and event.reason in AUTOMATIC_SAVES:
             self.last_autosave = event  # every epoch: shown in the hyperparameter panel, not as a line or a marker
         elif isinstance(event, CheckpointSaved):
             self.markers.append(Marker(self._position(event.epoch, event.step), "checkpoint", "saved"))
-            self._say(event, "info", f"checkpoint ({event.reason}): {event.path}")
-        elif isinstance(event, EarlyStopped):
-            self._say(event, "info", f"early stop at epoch {event.epoch}; best epoch {event.best_epoch} (val {event.best_val_loss:.4f}) restored")
-        elif isinstance(event, ErrorEvent):
-            self._say(event, "error", event.message)
-            if event.fatal:
-                self.fatal_error = event.message
+        elif isinstance(event, ErrorEvent) and event.fatal:
+            self.fatal_error = event.message
         elif isinstance(event, RunEnded):
             self.state, self.ended = "ended", event
-            self._say(event, "info", f"run ended: {event.reason}{_by(event.source)}" + (f"; checkpoint {event.checkpoint}" if event.checkpoint else ""))
-        elif isinstance(event, SessionNote):
-            self._say(event, "info", f"{event.what} ({event.source})")
-
-    def _say(self, event: Event, severity: str, text: str) -> None:
-        self.log.append(LogLine(event.time, severity, text))
 
     def upto(self, epoch: int) -> "History":
         """The history as it stood when `epoch` had just finished (for the replay cursor)."""
@@ -163,8 +146,3 @@ class History:
             cut = bisect_right(self.step_index, cut_step) if ordered else len(self.step_index)
             view.add_steps(self.step_index[:cut], self.step_loss[:cut])
         return view
-
-
-def _by(source: str) -> str:
-    """' by attach pid 42' for a control from elsewhere; nothing for the local user."""
-    return f" by {source}" if source and source != "user" else ""

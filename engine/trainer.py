@@ -30,6 +30,7 @@ from engine.rollback import RollbackPoint
 from engine.runlog import EVENTS_FILE, RunLog, append_line, run_dir_for
 from engine.schedule import lr_at_step
 from engine.steering import Steering
+from engine.threads import apply_threads
 
 EventSink = Callable[[Event], None]
 
@@ -210,7 +211,9 @@ class Trainer(Steering):
         except OSError as error:
             self._fail_before_log(error)
         self._open_endpoint()
-        self.emit(RunStarted(self.run_id, self.config.model_dump(), self.data.summary, self.data.baselines,
+        # Here, in the training thread: torch's OpenMP thread count is a per-thread setting.
+        threads = torch.get_num_threads() if self.world.distributed else apply_threads(self.config.threads)
+        self.emit(RunStarted(self.run_id, self.config.model_dump(), {**self.data.summary, "threads": threads}, self.data.baselines,
                              str(self.device), sum(p.numel() for p in self.model.parameters()), self.epoch,
                              self.resume_path, dict(self.hparams)))
         reason = EndReason.COMPLETED

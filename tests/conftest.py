@@ -8,7 +8,7 @@ from engine.config import Config, load_config
 
 TINY = ["data.source=synthetic", "data.synthetic.days=400", "data.window=8", "data.volatility_window=5",
         "model.hidden_size=8", "model.num_layers=2", "training.batch_size=64", "training.epochs=3",
-        "step_event_interval_s=0"]
+        "step_event_interval_s=0", "threads=1"]
 
 
 def tiny_config(tmp_path, *overrides: str) -> Config:

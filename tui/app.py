@@ -12,10 +12,12 @@ from textual.widgets import Footer, Static
 
 from engine.events import ErrorEvent, HyperparamChanged, Paused, Resumed, RunEnded
 from engine.health import Finding, evaluate
+from engine.device_stats import provider_for
 from engine.history import History
 from tui.dialogs.help_screen import HelpScreen
 from tui.messages import EventsArrived, Notice
 from tui.sources import EventSource
+from tui.widgets.device_panel import DevicePanel
 from tui.widgets.event_log import EventLogPane
 from tui.widgets.hparam_panel import HparamPanel
 from tui.palette import binding_commands, help_lines
@@ -69,10 +71,16 @@ class DashboardApp(App):
                 with VerticalScroll(id="status-scroll"):
                     yield StatusPanel(id="status")
                 yield HparamPanel(id="hparams")
+                yield DevicePanel(self.stats_provider(), id="device")
         yield from self.compose_extra()
         yield EventLogPane(id="events")
         yield Footer()
         yield Static(f"Terminal too small: the dashboard needs {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
+
+    def stats_provider(self):
+        """Device and process figures for a run in this process; none for replay, follow and attach."""
+        trainer = getattr(self, "trainer", None)
+        return provider_for(str(trainer.device)) if trainer is not None else None
 
     def compose_extra(self) -> ComposeResult:
         """Extra rows a mode adds above the event log."""

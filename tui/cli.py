@@ -9,13 +9,22 @@ from pathlib import Path
 
 from engine.errors import EnvironmentProblem, InputError
 
+def _thread_count(text: str) -> str:
+    """'auto' or a whole number from 1 to 1024, for --threads."""
+    if text != "auto" and not (text.isdigit() and 1 <= int(text) <= 1024):
+        raise argparse.ArgumentTypeError(f"{text[:20]!r}: must be 'auto' or a whole number from 1 to 1024")
+    return text
+
+
 def _run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH", help="YAML config (default: built-in defaults = config.yaml's)")
+    parser.add_argument("--config", metavar="PATH", help="YAML config (default: ./config.yaml when present, else built-in defaults)")
     parser.add_argument("--data", metavar="PATH|synthetic|bundled", help="price CSV, 'synthetic' or 'bundled'")
     parser.add_argument("--epochs", type=int, metavar="N", help="total epochs")
     parser.add_argument("--resume", metavar="PATH", help="continue from a checkpoint")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. training.learning_rate=0.002 (repeatable)")
+    parser.add_argument("--threads", type=_thread_count, metavar="N|auto",
+                        help="torch CPU threads (default: config's threads, 'auto': the idle cores of the affinity mask)")
     parser.add_argument("--run-dir", help=argparse.SUPPRESS)  # set by --detach for its background process
 
 
@@ -23,9 +32,19 @@ def _log_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-dir", metavar="DIR", help="where runs live (default: log_dir of ./config.yaml, else logs)")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("stockpred-tui")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser for every command."""
     parser = argparse.ArgumentParser(prog="stockpred-tui", description="Train and watch a multitask LSTM stock predictor.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _run_options(commands.add_parser("dashboard", help="train with the live dashboard (default)"))
     train = commands.add_parser("train", help="train headless, one line per epoch")
@@ -62,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _options(args: argparse.Namespace):
     from engine.session import RunOptions
 
-    return RunOptions(args.config, args.data, args.epochs, args.resume, args.overrides, args.run_dir)
+    threads = [f"threads={args.threads}"] if args.threads else []
+    return RunOptions(args.config, args.data, args.epochs, args.resume, [*args.overrides, *threads], args.run_dir)
 
 
 def _log_dir(args: argparse.Namespace) -> str:
@@ -133,7 +153,7 @@ def dispatch(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `stockpred-tui` script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "dashboard")
     args = build_parser().parse_args(argv)
     try:

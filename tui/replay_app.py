@@ -12,6 +12,7 @@ from tui.app import DashboardApp
 from tui.dialogs.value_dialog import ValueDialog
 from tui.sources import EventSource
 from tui.widgets.replay_bar import ReplayBar
+from tui.widgets.step_progress import StepProgressBar
 
 SPEEDS = [0.5, 1, 2, 5, 10, 25, 50, 100]
 
@@ -51,6 +52,7 @@ class ReplayDashboard(DashboardApp):
         yield ReplayBar(id="replay-bar")
 
     def on_mount(self) -> None:
+        self.query_one(StepProgressBar).display = self.following  # a saved log has no epoch in progress
         for notice in self.notices:
             self.notify(notice, severity="warning", timeout=10)
 
@@ -64,7 +66,8 @@ class ReplayDashboard(DashboardApp):
 
     def redraw(self) -> None:
         super().redraw()
-        self.query_one(ReplayBar).show(self.cursor, self.last_epoch, self.playing, SPEEDS[self.speed_index], self.following)
+        self.query_one(ReplayBar).show(self.cursor, self.last_epoch, self.playing, SPEEDS[self.speed_index], self.following,
+                                         self.history.state == "ended")
 
     def move_to(self, epoch: int) -> None:
         """Put the cursor on an epoch (clamped) and redraw."""

@@ -37,7 +37,9 @@ class RunHeader(Static):
         run = history.run
         rows = history.rows()
         # Replay and follow replace the state badge; an attached view keeps it (PAUSED must show) and adds a tag.
-        state = mode_badge if mode_badge in ("replay", "follow") else history.state
+        # A followed log that has ended is a finished run, not one still being written.
+        following_ended = mode_badge == "follow" and history.state == "ended"
+        state = mode_badge if mode_badge in ("replay", "follow") and not following_ended else history.state
         label, style = BADGES.get(state, (state.upper(), "bold"))
         if state == "ended" and history.ended is not None and history.ended.reason == "error":
             label, style = "FAILED", "bold white on red"
@@ -50,14 +52,19 @@ class RunHeader(Static):
         # Progress first: at 80 columns the long data description is what gets cut, not the epoch or ETA.
         if rows:
             last = rows[-1]
-            text.append(f" epoch {last['epoch']}/{last['epochs']}", style="bold")
-            text.append(f" · ETA {eta_text(history)}")
+            if mode_badge in ("replay", "follow"):
+                # A log's planned total and ETA describe the run as it was then; the replay bar says where the log ends.
+                text.append(f" epoch {last['epoch']}", style="bold")
+            else:
+                text.append(f" epoch {last['epoch']}/{last['epochs']}", style="bold")
+                text.append(f" · ETA {eta_text(history)}")
             if last.get("samples_per_s"):
                 text.append(f" · {last['samples_per_s']:,.0f} samples/s")
             text.append(" ·")
         if run is not None:
             text.append(f" {run.run_id} ", style="bold")
-            text.append(f"{run.device} · {run.data.get('source', '?')}")
+            threads = run.data.get("threads")
+            text.append(f"{run.device}{f' ×{threads} threads' if threads else ''} · {run.data.get('source', '?')}")
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # one fixed line: no need to lay the screen out again

@@ -1,0 +1,53 @@
+"""Two lines on the training device and this process: GPU utilisation, memory, temperature, power; CPU% and RSS."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from engine.device_stats import DeviceStats
+
+DASH = "–"
+
+
+def _num(value: float | None, fmt: str, unit: str = "") -> str:
+    return DASH if value is None else f"{value:{fmt}}{unit}"
+
+
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return DASH
+    for unit, size in (("GiB", 2 ** 30), ("MiB", 2 ** 20)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value / 1024:.0f} KiB"
+
+
+def device_text(stats: DeviceStats) -> str:
+    """'gpu 87% · 10.2 GiB/80.0 GiB · 65°C · 250 W' (GPU runs) and 'proc cpu 143% · rss 512.0 MiB'."""
+    host = f"proc cpu {_num(stats.cpu_percent, '.0f', '%')} · rss {_bytes(stats.rss)}"
+    if stats.name != "gpu":
+        return host
+    memory = f"{_bytes(stats.mem_used)}/{_bytes(stats.mem_total)}"
+    return (f"gpu {_num(stats.util_percent, '.0f', '%')} · {memory} · {_num(stats.temperature_c, '.0f', '°C')} · "
+            f"{_num(stats.power_w, '.0f', ' W')}\n{host}")
+
+
+class DevicePanel(Static):
+    """Reads its provider every few seconds (a cheap call) and shows the figures, '–' where there are none."""
+
+    DEFAULT_CSS = "DevicePanel { height: auto; max-height: 2; color: $text-muted; }"
+    INTERVAL_S = 2.0
+
+    def __init__(self, provider=None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.provider = provider
+
+    def on_mount(self) -> None:
+        self.display = self.provider is not None
+        if self.provider is not None:
+            self.refresh_stats()
+            self.set_interval(self.INTERVAL_S, self.refresh_stats)
+
+    def refresh_stats(self) -> None:
+        """Read the provider once and redraw."""
+        self.update(device_text(self.provider.read()))
