@@ -143,7 +143,7 @@ def _split_rows(rows: int, config: Config, ticker: str, source: str) -> list[tup
 def prepare_data(config: Config, device: torch.device | str = "cpu", scaler: Scaler | None = None) -> PreparedData:
     """Load prices, build features, split chronologically, scale on train only, compute baselines."""
     prices, source_name, notices = load_source_prices(config)
-    blocks, split_of_row, dates = [], [], []
+    blocks, split_of_row = [], []
     summary_splits = {name: {"rows": 0, "first": None, "last": None} for name in SPLITS}
     for ticker, group in prices.groupby("ticker", sort=True):
         table = ticker_features(group.reset_index(drop=True), config.data.volatility_window)
