@@ -53,13 +53,19 @@ class LoadedRun:
         return self.history.source_format == "stockpred" and self.history.ended is None
 
     def curve(self, metric: str, by: str = "epoch", ema: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """`curve` of this run, kept until the history grows or is replaced (a redraw then only downsamples)."""
+        """`curve` of this run from columns kept until the history grows or is replaced."""
+        return self._cached(("curve", metric, by, ema), lambda: _points(self.column(metric), self.column(by), ema))
+
+    def column(self, name: str) -> np.ndarray:
+        """`column` of this run, kept until the history grows or is replaced."""
+        return self._cached(("column", name), lambda: column(self.history, name))
+
+    def _cached(self, key: tuple, compute):
         history = self.history
         version = (id(history), len(history.epochs), max(history.epochs, default=0))
-        key = (metric, by, ema)
         cached = self._curves.get(key)
         if cached is None or cached[0] != version:
-            cached = self._curves[key] = (version, curve(history, metric, by, ema))
+            cached = self._curves[key] = (version, compute())
         return cached[1]
 
     def refresh_summary(self) -> None:
@@ -180,28 +186,28 @@ def skill_of(history: History, row: dict) -> float:
     return 1 - value / baseline
 
 
-def _column(history: History, name: str) -> np.ndarray:
+def column(history: History, name: str) -> np.ndarray:
+    """One epoch-table column as floats (NaN where missing); also 'skill' (vs baseline) and 'time' (cumulative
+    training seconds, pauses excluded)."""
+    if name == "time":
+        return np.cumsum(column(history, "seconds"))
     rows = history.rows()
     if name == "skill":
         return np.array([skill_of(history, r) for r in rows], dtype=np.float64)
     return np.array([r.get(name) if isinstance(r.get(name), (int, float)) else math.nan for r in rows], dtype=np.float64)
 
 
-def x_values(history: History, by: str) -> np.ndarray:
-    """Epoch numbers, or cumulative training seconds (pauses excluded; NaN where a log has no timings)."""
-    if by == "time":
-        return np.cumsum(_column(history, "seconds"))
-    return _column(history, "epoch")
+def _points(y: np.ndarray, x: np.ndarray, ema: bool) -> tuple[np.ndarray, np.ndarray]:
+    if ema:
+        y = np.array(smoothed(y.tolist(), SMOOTHING), dtype=np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
 
 
 def curve(history: History, metric: str, by: str = "epoch", ema: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """One run's curve of `metric` against epochs or time, optionally EMA-smoothed; non-finite points dropped."""
-    y = _column(history, metric)
-    if ema:
-        y = np.array(smoothed(y.tolist(), SMOOTHING), dtype=np.float64)
-    x = x_values(history, by)
-    keep = np.isfinite(x) & np.isfinite(y)
-    return x[keep], y[keep]
+    """One run's curve of `metric` against epochs or training time, optionally EMA-smoothed; non-finite points
+    dropped (a foreign log without timings has no points against time)."""
+    return _points(column(history, metric), column(history, by), ema)
 
 
 @dataclass
@@ -241,8 +247,8 @@ def aligned_table(runs: list[LoadedRun], labels: list[str] | None = None) -> pd.
         frame = frame.apply(pd.to_numeric, errors="coerce")
         frame.insert(0, "run", run.run_id)
         frame.insert(1, "label", label)
-        frame["wall_s"] = x_values(run.history, "time")
-        frame["skill"] = _column(run.history, "skill")
+        frame["wall_s"] = column(run.history, "time")
+        frame["skill"] = column(run.history, "skill")
         frames.append(frame[TABLE_COLUMNS])
     if not frames:
         return pd.DataFrame(columns=TABLE_COLUMNS)

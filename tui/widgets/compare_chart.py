@@ -41,7 +41,9 @@ class CompareChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        buckets = max(10, self.size.width // 2 or 40)
+        # A bucket per two columns: plotext's line drawing per point is most of a redraw's cost, and a bucket's
+        # min and max at their own x still show every spike.
+        buckets = max(10, self.size.width // 4 or 20)
         drawn, low, high = 0, np.inf, -np.inf
         for curve in curves:
             x, y = curve.x, curve.y
