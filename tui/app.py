@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -38,7 +39,7 @@ ANSWERS = (Paused, Resumed, HyperparamChanged, RunEnded, ErrorEvent)
 class DashboardApp(App):
     """Header, loss chart and sparklines, health status, hyperparameters and the event log."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses in other folders find it too
     TITLE = "stockpred-tui"
     BINDINGS = [Binding("v", "toggle_view", "Skill/Loss", tooltip="Chart: skill vs baseline ⇄ loss"),
                 Binding("e", "toggle_ema", "EMA", tooltip="Chart: EMA smoothing on/off"),
@@ -46,7 +47,7 @@ class DashboardApp(App):
                 Binding("r", "runs", "Runs", show=False, tooltip="Runs browser: compare, open another run"),
                 Binding("tab", "focus_next", "Focus pane", show=False, tooltip="Focus the next pane (then ↑↓ scroll it)"),
                 Binding("question_mark", "help", "Help", tooltip="Help: every key"),
-                Binding("q", "quit_app", "Quit", tooltip="Quit"),
+                Binding("q", "quit_app", "Quit", tooltip="Quit (a live run asks whether to save first)"),
                 Binding("ctrl+c", "quit_app", show=False, priority=True)]
     badge: str | None = None
     can_apply_remedy = False

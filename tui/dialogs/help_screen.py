@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -24,4 +25,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static("[b]Keys[/b]\n\n" + "\n".join(self.lines) + "\n\n[dim]esc closes · ctrl+p opens the command palette[/dim]")
+            # Text, not markup: the dropout keys are '[' and ']'.
+            yield Static(Text.assemble(("Keys\n\n", "bold"), "\n".join(self.lines),
+                                       ("\n\nesc closes · ctrl+p opens the command palette · tab focuses the status "
+                                        "panel or the log, then ↑↓ scroll it", "dim")))

@@ -29,7 +29,7 @@ class ChartMode:
         """The chart's title (short enough for 80 columns); the smoothing state comes first so no width cuts it."""
         ema = f"EMA {SMOOTHING:g}" if self.smooth else "raw"
         if self.metric == "skill" and has_baselines:
-            return f"{ema} · skill = 1 − loss/baseline"
+            return f"{ema} · skill = 1 − loss/base"
         return f"{ema} · {'log ' if self.log_y else ''}loss" + (" · ··· baselines" if has_baselines else "")
 
 

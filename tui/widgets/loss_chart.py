@@ -40,7 +40,7 @@ class LossChart(PlotextPlot):
             plt.yticks(ticks.tolist(), [f"{10 ** t:.3g}" for t in ticks])
         for marker in history.markers[-40:]:
             plt.vline(marker.x, MARKER_COLORS.get(marker.kind, "white"))
-        plt.title(mode.title(bool(history.baselines)) + (" · clipped at −1" if data.clipped else ""))
+        plt.title(mode.title(bool(history.baselines)) + (" · floor −1" if data.clipped else ""))
         plt.xlabel("epoch")
         plt.ylabel(data.ylabel)
         self.refresh()
