@@ -2,7 +2,9 @@
 
 import pytest
 
+from engine.events import StepEvent
 from tests import histories
+from tests.test_dashboard_chart import DEFAULT_BASELINES, near_baseline_run
 from tests.test_logs import write_log
 from tui.launch import dashboard_app, replay_app
 
@@ -37,3 +39,27 @@ def test_main_screen_without_colour(snap_compare, monkeypatch):
     app = dashboard_app(histories.history_of(histories.healthy_run()))
     assert app.no_color
     assert snap_compare(app, terminal_size=(100, 30))
+
+
+def fast_descent_run():
+    """The synthetic source's shape: both losses fall fast from far above their own baselines to well below."""
+    events = [histories.start(baselines=DEFAULT_BASELINES)]
+    return events + [histories.epoch(n, 0.9 + 2.2 * 0.8 ** n, 0.4 + 1.8 * 0.8 ** n, total=40) for n in range(1, 16)]
+
+
+def early_default_run():
+    """The bundled default's first epochs (each split just under its own baseline), then the next epoch in progress."""
+    return [*near_baseline_run(3), StepEvent(4, 10, 33, 109, 1.34, time=100.0), StepEvent(4, 20, 33, 119, 1.33, time=102.0)]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("run", ["early_default", "fast_descent"])
+def test_skill_view(snap_compare, run, size):
+    events = early_default_run() if run == "early_default" else fast_descent_run()
+    assert snap_compare(dashboard_app(histories.history_of(events)), terminal_size=size)
+
+
+@pytest.mark.parametrize("run", ["early_default", "fast_descent"])
+def test_loss_view_with_baselines_and_ema(snap_compare, run):
+    events = early_default_run() if run == "early_default" else fast_descent_run()
+    assert snap_compare(dashboard_app(histories.history_of(events)), terminal_size=(120, 40), press=["v", "e"])

@@ -23,7 +23,7 @@ class LossChart(PlotextPlot):
         buckets = max(10, self.size.width // 2 or 40)
         data = chart_data(history, mode)
         low, high = np.inf, -np.inf
-        for line in data.lines:
+        for line in sorted(data.lines, key=lambda line: not line.dotted):  # baselines first: curves draw over them
             x, y = minmax_downsample(line.x, line.y, buckets)
             if not len(y):
                 continue
