@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.control_client import ControlClient
 from engine.distributed import TRACE_ENV
 from engine.multiproc import torchrun_argv
@@ -106,10 +107,12 @@ def test_a_killed_rank_ends_the_job_with_an_error_and_the_newest_checkpoint_resu
 
 
 def test_resuming_with_another_number_of_processes_is_refused(tmp_path, capsys):
-    logs = tmp_path / "logs"
-    job = start_job([*TINY, "training.epochs=1", f"log_dir={logs}", "control_socket=false"], tmp_path)
-    assert job.wait(timeout=180) == 0
-    checkpoint = only_run_dir(logs) / "checkpoints" / "last.pt"
-    assert main(["train", "--resume", str(checkpoint)]) == 2
+    trainer = build_trainer(RunOptions(overrides=[*TINY, "training.epochs=1", f"log_dir={tmp_path / 'logs'}",
+                                                  "control_socket=false"]))
+    trainer.run()
+    state = load_checkpoint(trainer.run_dir / "checkpoints" / "last.pt")
+    assert state["world_size"] == 1
+    save_checkpoint({**state, "world_size": 2}, tmp_path / "two.pt")  # as rank 0 of a 2-process job writes it
+    assert main(["train", "--resume", str(tmp_path / "two.pt")]) == 2
     err = capsys.readouterr().err
     assert "written by 2 process(es)" in err and err.count("\n") == 1
