@@ -30,11 +30,10 @@ class RunsRead(Message):
 
 
 @dataclass
-class RunJudged(Message):
-    """One run's most severe finding, from the health rules."""
+class RunsJudged(Message):
+    """Each run's most severe finding (by path), from the health rules."""
 
-    path: str
-    finding: str
+    findings: dict[str, str]
 
 
 class RunsBrowser(ModalScreen[None]):
@@ -76,11 +75,15 @@ class RunsBrowser(ModalScreen[None]):
         """Read every run off the UI thread and show the table; then judge each run's health and fill its finding."""
         worker = get_current_worker()
         runs, problems = gather(self.log_dir, self.extra, judge=False)
+        if worker.is_cancelled:  # a reload started meanwhile; its own reading wins
+            return
         self.post_message(RunsRead(runs, problems))
+        findings = {}
         for run in runs:
             if worker.is_cancelled:
                 return
-            self.post_message(RunJudged(run.path, worst_finding(run.history)))
+            findings[run.path] = worst_finding(run.history)
+        self.post_message(RunsJudged(findings))  # one message, one table update: cells one by one cost more
 
     def on_runs_read(self, message: RunsRead) -> None:
         """Fill the table as soon as the runs are read; findings follow."""
@@ -92,13 +95,12 @@ class RunsBrowser(ModalScreen[None]):
         self.judged = all(r.summary.finding != UNJUDGED for r in self.runs)
         self.refill()
 
-    def on_run_judged(self, message: RunJudged) -> None:
-        """One run's most severe finding arrived."""
-        run = self._run(message.path)
-        if run is not None:
-            run.summary.finding = message.finding
-            self.query_one(RunsTable).set_finding(run.path, message.finding)
-            self.judged = all(r.summary.finding != UNJUDGED for r in self.runs)
+    def on_runs_judged(self, message: RunsJudged) -> None:
+        """The findings arrived: fill in those of the runs still listed."""
+        for run in self.runs:
+            run.summary.finding = message.findings.get(run.path, run.summary.finding)
+        self.judged = all(r.summary.finding != UNJUDGED for r in self.runs)
+        self.refill()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Show why the runs could not be read."""

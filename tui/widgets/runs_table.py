@@ -52,11 +52,6 @@ class RunsTable(DataTable):
         """Show or clear one run's mark without rebuilding the table."""
         self.update_cell(path, "✓", Text("●" if marked else " ", style="bold"))
 
-    def set_finding(self, path: str, finding: str) -> None:
-        """Fill in one run's finding once its health is judged (the row may be filtered out)."""
-        if path in self.rows:
-            self.update_cell(path, "finding", Text(finding))
-
     def cursor_path(self) -> str | None:
         """The path of the run under the cursor."""
         if not self.row_count:
