@@ -46,7 +46,7 @@ def _rise_from_best(val_rows: list[dict], train_rows: list[dict], scale: float) 
     k = min(3, after)
     threshold = max(T.NOISE_SIGMAS * noise(val), T.OVERFIT_MIN_RISE * scale)
     rise = statistics.fmean(val[-k:]) - val[best]
-    if rise > threshold and val[-1] - val[best] > threshold and _train_fell_since(train_rows, val_rows[best]["epoch"], k):
+    if rise > threshold and _train_fell_since(train_rows, val_rows[best]["epoch"], k):
         return best, rise, threshold
     return None
 
@@ -71,6 +71,17 @@ def _growing_gap(rows: list[dict], scale: float) -> tuple[int, float, float] | N
     return None
 
 
+def _growing_gap_held(rows: list[dict], scale: float) -> tuple[int, float, float] | None:
+    """A growing gap seen two epochs in a row, and remembered for a window's length unless val makes a new best."""
+    val = [r["val_loss"] for r in rows]
+    best = min(range(len(val)), key=val.__getitem__) if val else 0
+    for end in range(len(rows), max(len(rows) - T.OVERFIT_GAP_WINDOW, best + 1), -1):
+        found = _growing_gap(rows[:end], scale)
+        if found and _growing_gap(rows[:end - 1], scale):
+            return found
+    return None
+
+
 def overfitting(history: History) -> Finding:
     """Val rising from its best by more than its noise while train falls, or a gap growing while val stalls."""
     rows = finite_rows(history, "train_loss", "val_loss")
@@ -83,8 +94,8 @@ def overfitting(history: History) -> Finding:
     evidence = {"gap": rounded(gap), "train_loss": rounded(last["train_loss"]), "val_loss": rounded(last["val_loss"]),
                 "scale": rounded(scale)}
     rise, growing = _rise_from_best(val_rows, train_rows, scale), None
-    if rise is None and _growing_gap(rows[:-1], scale):  # a growing gap must persist for two epochs in a row
-        growing = _growing_gap(rows, scale)
+    if rise is None:
+        growing = _growing_gap_held(rows, scale)
     if rise or growing:
         index, amount, threshold = rise or growing
         basis = val_rows if rise else rows
