@@ -128,3 +128,11 @@ def test_skill_is_nan_without_a_baseline(tmp_path):
     keras = tmp_path / "k.csv"
     keras.write_text(KERAS)
     assert math.isnan(aligned_table([load_run(keras)]).skill.iloc[0])
+
+
+def test_runs_browser_needs_a_log_directory_or_paths(tmp_path, capsys):
+    assert main(["runs", "--tui", "--log-dir", str(tmp_path / "nowhere")]) == 2
+    assert main(["runs", "--log-dir", str(tmp_path), str(tmp_path / "k.csv")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"error: {tmp_path / 'nowhere'}: no such log directory",
+                   f"error: {tmp_path / 'k.csv'}: extra paths are listed only in the browser: add --tui"]
