@@ -143,6 +143,7 @@ async def test_every_dashboard_opens_the_browser_with_r(logs):
         assert len(row_ids(screen)) == 4
         await pilot.press("space", "c")
         await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        assert not app.playing  # space marked a run in the browser; it did not start the replay underneath
         await pilot.press("escape", "escape")
         assert app.screen is app.screen_stack[0] and app.is_running
 
