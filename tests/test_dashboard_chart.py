@@ -73,4 +73,4 @@ def test_without_baselines_the_skill_view_falls_back_to_loss():
 def test_sparkline_labels_carry_their_range():
     assert spark_label("train", [1.2971, 1.2640, 1.2655]) == "train 1.2655 1.264–1.297"
     assert spark_label("step", []) == "step  -"
-    assert spark_label("val", [0.69]) == "val   0.6900 0.69–0.69"
+    assert spark_label("val", [0.69]) == "val   0.6900 flat"  # one value: full bars mean nothing

@@ -11,18 +11,18 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from engine.device_stats import provider_for
 from engine.events import ErrorEvent, HyperparamChanged, Paused, Resumed, RunEnded
 from engine.health import Finding, evaluate
-from engine.device_stats import provider_for
 from engine.history import History
 from tui.dialogs.help_screen import HelpScreen
 from tui.messages import EventsArrived, Notice
+from tui.palette import binding_commands, help_lines
 from tui.sources import EventSource
+from tui.widgets.chart_view import ChartMode
 from tui.widgets.device_panel import DevicePanel
 from tui.widgets.event_log import EventLogPane
 from tui.widgets.hparam_panel import HparamPanel
-from tui.palette import binding_commands, help_lines
-from tui.widgets.chart_view import ChartMode
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.loss_sparklines import LossSparklines
 from tui.widgets.run_header import RunHeader
@@ -155,7 +155,7 @@ class DashboardApp(App):
 
     def _set_mode(self, **changes) -> None:
         self.chart_mode = dataclasses.replace(self.chart_mode, **changes)
-        self._dirty = True
+        self.redraw()  # a key is answered at once, not at the next redraw tick
 
     def action_toggle_ema(self) -> None:
         """Smooth the chart with TensorBoard's debiased EMA, or not (the chart title says which)."""

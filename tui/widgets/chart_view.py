@@ -86,4 +86,4 @@ def chart_data(history: History, mode: ChartMode) -> ChartData:
 
 
 def _number(value) -> float:
-    return float(value) if isinstance(value, (int, float)) and value is not None else math.nan
+    return float(value) if isinstance(value, (int, float)) else math.nan

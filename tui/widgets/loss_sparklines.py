@@ -17,7 +17,8 @@ def spark_label(key: str, values) -> str:
     """'train 1.2640 1.26–1.30': the latest value, then the range the bars span (their height is relative)."""
     if not len(values):
         return f"{key:5} -"
-    return f"{key:5} {values[-1]:.4f} {min(values):.4g}–{max(values):.4g}"
+    low, high = min(values), max(values)
+    return f"{key:5} {values[-1]:.4f} " + ("flat" if low == high else f"{low:.4g}–{high:.4g}")
 
 
 class LossSparklines(Vertical):
@@ -47,5 +48,6 @@ class LossSparklines(Vertical):
         }
         for key, values in series.items():
             _, y = minmax_downsample(range(len(values)), values, width // 2)
-            self.query_one(f"#{key}-spark", Sparkline).data = y.tolist()
+            # A flat series would draw full-height bars, read as "high": draw none, the label says "flat".
+            self.query_one(f"#{key}-spark", Sparkline).data = y.tolist() if len(y) and y.min() < y.max() else []
             self.query_one(f"#{key}-label", Label).update(spark_label(key, values), layout=False)

@@ -43,6 +43,7 @@ class RunHeader(Static):
         label, style = BADGES.get(state, (state.upper(), "bold"))
         if state == "ended" and history.ended is not None and history.ended.reason == "error":
             label, style = "FAILED", "bold white on red"
+        threads = run.data.get("threads") if run is not None else None
         text = Text()
         text.append(f" {label} ", style=style)
         if mode_badge == "attached":
@@ -60,11 +61,12 @@ class RunHeader(Static):
                 text.append(f" · ETA {eta_text(history)}")
             if last.get("samples_per_s"):
                 text.append(f" · {last['samples_per_s']:,.0f} samples/s")
+            if threads:  # beside the throughput it explains, before the long run id that 80 columns cut
+                text.append(f" · {threads} thr")
             text.append(" ·")
         if run is not None:
             text.append(f" {run.run_id} ", style="bold")
-            threads = run.data.get("threads")
-            text.append(f"{run.device}{f' ×{threads} threads' if threads else ''} · {run.data.get('source', '?')}")
+            text.append(f"{run.device}{f' ×{threads} threads' if threads and not rows else ''} · {run.data.get('source', '?')}")
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # one fixed line: no need to lay the screen out again
