@@ -44,3 +44,18 @@ async def test_replay_cursor_keys_and_a_finding_that_fires_mid_run(tmp_path):
 
 def _alarms(app):
     return {f.rule for f in app.findings if f.severity in ("critical", "warning")}
+
+
+async def test_cursor_keys_belong_to_a_dialog_on_top_of_the_replay(tmp_path):
+    app = replay_app(str(write_log(tmp_path / "events.jsonl", overfitting_run())))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("home")
+        await wait_until(pilot, lambda: app.cursor == 1)
+        await pilot.press("g")
+        await wait_until(pilot, lambda: len(app.screen_stack) > 1)
+        await pilot.press("right", "right", "end")
+        assert app.cursor == 1  # the dialog's input took the keys
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: len(app.screen_stack) == 1)
+        await pilot.press("right")
+        await wait_until(pilot, lambda: app.cursor == 2)

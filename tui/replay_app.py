@@ -61,6 +61,12 @@ class ReplayDashboard(DashboardApp):
         if isinstance(event, EpochEvent) and self.cursor == event.epoch - 1:
             self.cursor = event.epoch
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The cursor keys are priority bindings: leave them to a dialog or screen shown on top of the replay."""
+        if action in ("step", "jump") and len(self.screen_stack) > 1:
+            return False
+        return True
+
     def view(self) -> History:
         return self.history if self.cursor >= self.last_epoch else self.history.upto(self.cursor)
 
