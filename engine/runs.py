@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import shlex
-import socket
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.control_connection import listening
 from engine.control_protocol import SOCKET_FILE, socket_address
 from engine.errors import InputError
 from engine.health import evaluate
@@ -47,16 +47,8 @@ def is_live(run_dir: Path) -> bool:
     path = Path(run_dir) / SOCKET_FILE
     if not path.exists():
         return False
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.settimeout(1.0)
-    try:
-        with socket_address(path) as address:
-            probe.connect(address)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
+    with socket_address(path) as address:
+        return listening(address)
 
 
 def newest_checkpoint(run_dir: Path) -> Path | None:
