@@ -20,7 +20,7 @@ CORES = len(os.sched_getaffinity(0))
 CASES = [("quiet", "default", str(CORES)), ("quiet", "auto", "auto"),
          ("neighbour", "default", str(CORES)), ("neighbour", "auto", "auto")]
 RATE = re.compile(r"\| ([\d,]+) samples/s \|")
-THREADS = re.compile(r"\((\d+) threads\)")
+THREADS = re.compile(r"\((\d+) threads?\)")
 
 
 def train(threads: str, logs: str) -> tuple[float, int]:

@@ -53,7 +53,8 @@ def start_line(event: RunStarted) -> str:
     splits = event.data.get("splits", {})
     base = event.baselines.get("val", {})
     sizes = ", ".join(f"{name} {split.get('windows')}" for name, split in splits.items())
-    threads = f" ({event.data['threads']} threads)" if event.data.get("threads") else ""
+    count = event.data.get("threads")
+    threads = f" ({count} thread{'' if count == 1 else 's'})" if count else ""
     return (f"Run {event.run_id} on {event.device}{threads}: {event.data.get('source')} ({sizes} windows); "
             f"val constant-prediction baseline reg {base.get('reg', float('nan')):.4f} clf {base.get('clf', float('nan')):.4f}")
 

@@ -27,6 +27,9 @@ class ProgressLine:
         """Take a step sample; write when the throttle allows."""
         progress = self.meter.add(event)
         now = self.clock()
+        if not self.tty and self._last == -float("inf"):
+            self._last = now  # a log gets its first line only once an epoch has run for a while
+            return
         if now - self._last < (TTY_INTERVAL_S if self.tty else PLAIN_INTERVAL_S):
             return
         self._last = now
