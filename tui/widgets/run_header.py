@@ -66,7 +66,8 @@ class RunHeader(Static):
             text.append(" ·")
         if run is not None:
             text.append(f" {run.run_id} ", style="bold")
-            text.append(f"{run.device}{f' ×{threads} thread' + ('s' if threads != 1 else '') if threads and not rows else ''} · {run.data.get('source', '?')}")
+            count = f" ×{threads} thread{'s' if threads != 1 else ''}" if threads and not rows else ""
+            text.append(f"{run.device}{count} · {run.data.get('source', '?')}")
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # one fixed line: no need to lay the screen out again
