@@ -15,10 +15,11 @@ NOTE_BASELINES = {"train": {"reg": 0.00064, "clf": 0.6931, "up_rate": 0.5, "majo
                   "val": {"reg": 0.00058, "clf": 0.6931, "up_rate": 0.5, "majority_acc": 0.5, "windows": 1600}}
 
 
-def start(config: Config | None = None, baselines: dict | None = BASELINES) -> RunStarted:
-    """A run-start event with fixed numbers."""
+def start(config: Config | None = None, baselines: dict | None = BASELINES, source: str = "bundled Quandl WIKI") -> RunStarted:
+    """A run-start event with fixed numbers; real prices unless `source` says e.g. 'synthetic(signal=0.6)' (the leak
+    check applies only to real daily prices)."""
     config = config or Config()
-    return RunStarted("20261125-120000-demo", config.model_dump(), {"source": "bundled Quandl WIKI", "notices": [],
+    return RunStarted("20261125-120000-demo", config.model_dump(), {"source": source, "notices": [],
                       "target_std": 0.0254}, baselines or {}, "cpu", 210_000, time=0.0)
 
 

@@ -279,9 +279,8 @@ def test_too_good_to_be_true_on_real_prices_only():
     leaked[-1].val_acc = 0.949
     finding = S.leakage(history_of(leaked))
     assert finding.severity == "warning" and "check for leaked features" in finding.message
-    synthetic = history_of(leaked)
-    synthetic.run.data["source"] = "synthetic(signal=0.6)"
-    assert S.leakage(synthetic).severity == "ok"
+    synthetic = [start(source="synthetic(signal=0.6)")] + leaked[1:]
+    assert S.leakage(history_of(synthetic)).severity == "ok"
 
 
 # -- remedies and changes ---------------------------------------------------------------------------------
