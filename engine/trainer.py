@@ -191,9 +191,10 @@ class Trainer(Steering):
     def run(self) -> RunEnded:
         """Train until done, stopped, early-stopped or diverged; always ends with a RunEnded event."""
         try:
-            return self._run()
+            ended = self._run()
+            leave(self.world)  # not after a failure: a group with a dead rank can hang on its way out
+            return ended
         finally:
-            leave(self.world)
             self.finished.set()
 
     def _fail_before_log(self, error: OSError) -> None:

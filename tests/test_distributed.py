@@ -66,7 +66,7 @@ def test_controls_apply_at_the_same_step_on_every_rank_and_stop_ends_both(tmp_pa
         wait_for(lambda: max(e.get("step", 0) for e in events(run_dir)) > resumed_at + 5, "steps after the resume")
         client.stop()
         client.close()
-        assert job.wait(timeout=120) == 0
+        assert job.wait(timeout=300) == 0
     finally:
         kill_quietly(job.pid)
     applied = [[(r["step"], r["action"], r["name"], r["value"]) for r in traced(tmp_path, rank) if "step" in r]
@@ -87,7 +87,7 @@ def test_a_killed_rank_ends_the_job_with_an_error_and_the_newest_checkpoint_resu
         run_dir = wait_for(lambda: only_run_dir(logs), "rank 0 opens the run")
         wait_for(lambda: epochs_logged(run_dir) >= 2, "two epochs")
         os.kill(traced(tmp_path, 1)[0]["pid"], signal.SIGKILL)
-        assert job.wait(timeout=180) != 0
+        assert job.wait(timeout=300) != 0
     finally:
         os.killpg(job.pid, signal.SIGKILL) if job.poll() is None else None
     logged = events(run_dir)
@@ -97,7 +97,7 @@ def test_a_killed_rank_ends_the_job_with_an_error_and_the_newest_checkpoint_resu
 
     resumed = start_job([f"training.epochs={last + 1}"], tmp_path, resume=str(run_dir / "checkpoints" / "last.pt"))
     try:
-        assert resumed.wait(timeout=180) == 0
+        assert resumed.wait(timeout=300) == 0
     finally:
         kill_quietly(resumed.pid)
     logged = events(run_dir)
