@@ -43,7 +43,7 @@ def test_main_screen_without_colour(snap_compare, monkeypatch):
 
 def fast_descent_run():
     """The synthetic source's shape: both losses fall fast from far above their own baselines to well below."""
-    events = [histories.start(baselines=DEFAULT_BASELINES)]
+    events = [histories.start(baselines=DEFAULT_BASELINES, source="synthetic(signal=0.6)")]
     return events + [histories.epoch(n, 0.9 + 2.2 * 0.8 ** n, 0.4 + 1.8 * 0.8 ** n, total=40) for n in range(1, 16)]
 
 
