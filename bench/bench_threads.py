@@ -2,7 +2,7 @@
 
 Each run is a fresh `stockpred-tui train` process on the bundled default (early stopping off); its figure is the
 median samples/s of the epochs after the first. The neighbour is one process spinning a Python loop (one core).
-Rounds interleave the four cases so the machine's drift hits all of them. Ratios are against the quiet default.
+Rounds interleave the cases so the machine's drift hits all of them. Ratios are against the quiet default.
 Usage: python3 bench/bench_threads.py [epochs] [rounds]
 """
 
@@ -17,7 +17,8 @@ EPOCHS = max(2, int(sys.argv[1])) if len(sys.argv) > 1 else 3
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 CORES = len(os.sched_getaffinity(0))
 # torch's own default: one thread per core of the machine (what the trainer did before `threads` existed).
-CASES = [("quiet", "default", str(CORES)), ("quiet", "auto", "auto"),
+# One thread quiet is the ceiling beside a neighbour that holds one of two cores.
+CASES = [("quiet", "default", str(CORES)), ("quiet", "auto", "auto"), ("quiet", "1", "1"),
          ("neighbour", "default", str(CORES)), ("neighbour", "auto", "auto")]
 RATE = re.compile(r"\| ([\d,]+) samples/s \|")
 THREADS = re.compile(r"\((\d+) threads?\)")
