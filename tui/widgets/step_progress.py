@@ -38,7 +38,12 @@ class StepProgressBar(Horizontal):
             bar.update(total=1, progress=1)
             label.update("run ended", layout=False)
             return
-        if step is None or step is self._seen:
+        if step is None:
+            done = max(history.epochs, default=0)
+            waiting = f"epoch {done} done, next starting" if done else "waiting for the first step"
+            label.update("paused" if history.state == "paused" else waiting + "…", layout=False)
+            return
+        if step is self._seen:
             return
         self._seen = step
         progress = self.meter.add(step)
