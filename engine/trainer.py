@@ -78,6 +78,7 @@ class Trainer(Steering):
         self.run_dir: Path | None = Path(run_dir) if run_dir else None
         self.endpoint = None
         self.finished = threading.Event()
+        self._last_step_event = -math.inf  # the first step of a run is sampled at once
         self._end_source = ""
         self.resume_path = resume_path
         if resume is not None:
@@ -281,7 +282,6 @@ class Trainer(Steering):
         warmup_steps = self.warmup_steps
         self.model.train()
         self._samples_run, self._clock, self._waited = 0, time.perf_counter(), 0.0
-        last_emit = time.monotonic()
         order = self.data.ends["train"][self._perm]  # window ends in this epoch's order: one gather, then slices
         size = training.batch_size * self.world.size
         while self.batch < batches:
@@ -314,8 +314,9 @@ class Trainer(Steering):
             self.step += 1
             self._samples_run += n
             now = time.monotonic()
-            if now - last_emit >= self.config.step_event_interval_s:
-                last_emit = now
+            # The clock runs across epochs: epochs shorter than the interval still get their step samples.
+            if now - self._last_step_event >= self.config.step_event_interval_s:
+                self._last_step_event = now
                 value = loss.item()
                 self.emit(StepEvent(self.epoch + 1, self.batch, batches, self.step, value))
                 if not math.isfinite(value) and self.pause_on_nonfinite:
