@@ -87,6 +87,7 @@ class EpochEvent(Event):
     prob_std: float
     samples_per_s: float
     seconds: float
+    threads: int | None = None
 
 
 @dataclass

@@ -47,13 +47,60 @@ def free_cores(cpus: list[int], before: dict, after: dict) -> float:
     return idle + (len(cpus) - measured)
 
 
+def own_cpu_seconds() -> float:
+    """CPU time this process (all its threads) has used."""
+    times = os.times()
+    return times.user + times.system
+
+
+def own_share(cpu_seconds: float, elapsed: float, cpus: list[int]) -> float:
+    """Cores this process kept busy over `elapsed` seconds (0 over a span too short for os.times' 10 ms ticks)."""
+    return 0.0 if elapsed < 0.05 else min(len(cpus), cpu_seconds / elapsed)
+
+
+def threads_for(cpus: list[int], free: float, own_cores: float = 0.0) -> int:
+    """Cores left after other processes: the idle ones plus those this process itself kept busy, at least one."""
+    return max(1, min(len(cpus), math.floor(free + own_cores + HEADROOM)))
+
+
 def auto_threads(sample_s: float = SAMPLE_S, reader=read_cpu_times, cpus: list[int] | None = None) -> int:
-    """Threads for `threads: auto`: the allowed cores that are actually idle, at least one."""
+    """Threads for `threads: auto`: the allowed cores that other processes leave idle, at least one.
+
+    This process's own use during the sample (a dashboard drawing its first frame) is not a neighbour's.
+    """
     cpus = cpus if cpus is not None else allowed_cpus()
-    before = reader()
+    before, own_before, started = reader(), own_cpu_seconds(), time.monotonic()
     time.sleep(sample_s)
-    free = free_cores(cpus, before, reader())
-    return max(1, min(len(cpus), math.floor(free + HEADROOM)))
+    after, own = reader(), own_cpu_seconds() - own_before
+    elapsed = max(time.monotonic() - started, 1e-3)
+    return threads_for(cpus, free_cores(cpus, before, after), own_share(own, elapsed, cpus) if after else 0.0)
+
+
+class ThreadGovernor:
+    """`threads: auto` decided again at every epoch end, from what other processes used of the cores meanwhile.
+
+    A start-up sample sees only a moment: an `attach` loading next to a new run, a neighbour that finishes later.
+    """
+
+    def __init__(self, setting: int | str, reader=read_cpu_times) -> None:
+        self.auto = setting == "auto" and not os.environ.get("STOCKPRED_THREADS", "").isdigit()
+        self.reader = reader
+        self._mark()
+
+    def _mark(self) -> None:
+        self._cpu, self._own, self._clock = self.reader(), own_cpu_seconds(), time.monotonic()
+
+    def review(self) -> int | None:
+        """The thread count for the next epoch when `auto` (None for a fixed setting)."""
+        if not self.auto:
+            return None
+        before, own_before, started = self._cpu, self._own, self._clock
+        self._mark()
+        if not before or not self._cpu:
+            return None
+        elapsed = max(self._clock - started, 1e-3)
+        cpus = allowed_cpus()
+        return threads_for(cpus, free_cores(cpus, before, self._cpu), own_share(self._own - own_before, elapsed, cpus))
 
 
 def resolve_threads(setting: int | str) -> int:

@@ -23,14 +23,14 @@ from engine.epoch_sums import EpochSums
 from engine.evaluation import evaluate
 from engine.errors import EnvironmentProblem
 from engine.events import (CheckpointSaved, EarlyStopped, EndReason, EpochEvent, ErrorEvent, Event, Paused, RunEnded,
-                           RunStarted, StepEvent)
+                           RunStarted, SessionNote, StepEvent)
 from engine.model import MultitaskLSTM, parameter_groups
 from engine.probes import StepProbe
 from engine.rollback import RollbackPoint
 from engine.runlog import EVENTS_FILE, RunLog, append_line, run_dir_for
 from engine.schedule import lr_at_step
 from engine.steering import Steering
-from engine.threads import apply_threads
+from engine.threads import ThreadGovernor, apply_threads
 
 EventSink = Callable[[Event], None]
 
@@ -215,6 +215,7 @@ class Trainer(Steering):
         self._open_endpoint()
         # Here, in the training thread: torch's OpenMP thread count is a per-thread setting.
         threads = torch.get_num_threads() if self.world.distributed else apply_threads(self.config.threads)
+        self.governor = ThreadGovernor("fixed" if self.world.distributed else self.config.threads)
         self.emit(RunStarted(self.run_id, self.config.model_dump(), {**self.data.summary, "threads": threads}, self.data.baselines,
                              str(self.device), sum(p.numel() for p in self.model.parameters()), self.epoch,
                              self.resume_path, dict(self.hparams)))
@@ -324,6 +325,14 @@ class Trainer(Steering):
                     return None  # the epoch starts again (paused); no epoch end for the discarded one
         return None
 
+    def _review_threads(self) -> None:
+        """`threads: auto`: follow the neighbours' load as it was over the epoch just ended."""
+        count, old = self.governor.review(), torch.get_num_threads()
+        if count is not None and count != old:
+            torch.set_num_threads(count)
+            self.emit(SessionNote(f"threads {old} -> {count} (what other processes left free over the last epoch)",
+                                  "threads: auto", self.epoch, self.step))
+
     def _recover_nonfinite(self, value: float) -> None:
         """Roll back to the start of the epoch and pause, so a person can lower the learning rate."""
         message = (f"non-finite loss ({value}) at epoch {self.epoch + 1} step {self.step}: weights restored to the "
@@ -358,7 +367,8 @@ class Trainer(Steering):
             self.epoch, training.epochs, self.step, loss_sum / count, val_loss, reg_sum / count, clf_sum / count,
             val_reg, val_clf, val_acc, hp["lr"], hp["weight_decay"], hp["dropout"], hp["clf_weight"],
             grad_sum / self.batches_per_epoch, update_ratio, wd_ratio, weight_norm, pred_std, prob_std,
-            self._samples_run * self.world.size / seconds if seconds > 0 else 0.0, seconds))
+            self._samples_run * self.world.size / seconds if seconds > 0 else 0.0, seconds, torch.get_num_threads()))
+        self._review_threads()
         if not (math.isfinite(loss_sum) and math.isfinite(val_loss)):
             return EndReason.DIVERGED
         early = training.early_stopping

@@ -4,6 +4,7 @@ import pytest
 
 from engine.config import load_config
 from engine.errors import InputError
+from engine import threads
 from engine.threads import auto_threads, free_cores, resolve_threads
 from tui.cli import build_parser
 
@@ -49,3 +50,25 @@ def test_bad_thread_counts_are_refused_naming_who_set_them(capsys):
         build_parser().parse_args(["train", "--threads", "many"])
     assert "--threads: 'many': must be 'auto' or a whole number" in capsys.readouterr().err
     assert build_parser().parse_args(["train", "--threads", "2"]).threads == "2"
+
+
+def test_the_governor_counts_this_process_as_its_own_and_follows_a_neighbour_that_leaves(monkeypatch):
+    monkeypatch.delenv("STOCKPRED_THREADS", raising=False)
+    monkeypatch.setattr(threads, "allowed_cpus", lambda: [0, 1])
+    clock, own, stat = [0.0], [0.0], [{0: (0, 0), 1: (0, 0)}]
+    monkeypatch.setattr(threads.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(threads, "own_cpu_seconds", lambda: own[0])
+    governor = threads.ThreadGovernor("auto", reader=lambda: stat[0])
+
+    def epoch(seconds, own_cores, idle_fraction):
+        """Both CPUs `idle_fraction` idle; this process used `own_cores` of them."""
+        clock[0] += seconds
+        own[0] += own_cores * seconds
+        stat[0] = {cpu: (idle + int(idle_fraction * 100 * seconds), total + int(100 * seconds))
+                   for cpu, (idle, total) in stat[0].items()}
+        return governor.review()
+
+    assert epoch(2.0, own_cores=2.0, idle_fraction=0.0) == 2  # we kept both busy: nobody else is there
+    assert epoch(2.0, own_cores=1.0, idle_fraction=0.0) == 1  # a neighbour took a core
+    assert epoch(2.0, own_cores=1.0, idle_fraction=0.5) == 2  # it left
+    assert threads.ThreadGovernor(3).review() is None  # a fixed setting is never changed

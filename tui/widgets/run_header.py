@@ -44,6 +44,8 @@ class RunHeader(Static):
         if state == "ended" and history.ended is not None and history.ended.reason == "error":
             label, style = "FAILED", "bold white on red"
         threads = run.data.get("threads") if run is not None else None
+        if rows and rows[-1].get("threads"):  # `threads: auto` may change at an epoch end
+            threads = rows[-1]["threads"]
         text = Text()
         text.append(f" {label} ", style=style)
         if mode_badge == "attached":
