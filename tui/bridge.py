@@ -7,12 +7,24 @@ import time
 
 from textual.app import App
 
-from engine.events import Event, StepEvent
+from engine.events import (CheckpointSaved, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded, RunStarted,
+                           SessionNote)
+from engine.history import AUTOMATIC_SAVES
 from tui.messages import EventsArrived
 
 
+def urgent(event: Event) -> bool:
+    """Events a person waits for (the answer to a key, a failure, the start and the end) go to the screen at once."""
+    if isinstance(event, CheckpointSaved):
+        return event.reason not in AUTOMATIC_SAVES
+    return isinstance(event, (RunStarted, RunEnded, Paused, Resumed, HyperparamChanged, ErrorEvent, SessionNote))
+
+
 class UiBridge:
-    """Batches events; posts at once for anything but step samples, which go at most every `interval` s."""
+    """Batches events; posts at once for urgent ones, the rest (steps, epochs, autosaves) at most every `interval` s.
+
+    Tiny epochs can end a hundred times a second; one message each would keep the app's queue from ever idling.
+    """
 
     def __init__(self, app: App, interval: float = 0.25) -> None:
         self.app = app
@@ -25,7 +37,7 @@ class UiBridge:
         with self._lock:
             self._pending.append(event)
             now = time.monotonic()
-            if isinstance(event, StepEvent) and now - self._last_post < self.interval:
+            if not urgent(event) and now - self._last_post < self.interval:
                 return
             batch, self._pending = self._pending, []
             self._last_post = now
