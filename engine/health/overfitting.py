@@ -10,6 +10,7 @@ from engine.health.findings import Finding, Suggestion, not_evaluated
 from engine.health.note_rules import NOTE
 from engine.health.series import finite_rows, loss_scale, noise, row_baseline, rounded, slope
 from engine.history import History
+from engine.knobs import KNOBS
 
 
 def far_above_best(history: History, rows: list[dict]) -> bool:
@@ -108,7 +109,8 @@ def overfitting(history: History) -> Finding:
             return Finding("overfitting", "warning", f"{what}; but both losses sit far above their best: the step is too large, "
                            "not a dropout problem", evidence, onset, source=NOTE)
         dropout = history.hparams.get("dropout") if history.hparams.get("dropout") is not None else last.get("dropout")
-        suggestion = (Suggestion("dropout", round(min(dropout + T.OVERFIT_DROPOUT_STEP, 0.9), 4), "the note: raise dropout a little")
+        suggestion = (Suggestion("dropout", KNOBS["dropout"].clamp(round(dropout + T.OVERFIT_DROPOUT_STEP, 4)),
+                                 "the note: raise dropout a little")
                       if dropout is not None else None)
         tail = "" if suggestion else ": raise dropout a little (the log does not say its current value)"
         return Finding("overfitting", "warning", f"overfitting: {what}{tail}", evidence, onset, suggestion, NOTE)
