@@ -87,8 +87,9 @@ def join(world: World, device: torch.device) -> None:
 
 
 def leave(world: World) -> None:
-    """Leave the process group (after the last collective)."""
+    """Leave the process group together: a rank tearing gloo down while rank 0 still saves can abort at exit."""
     if world.distributed and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
