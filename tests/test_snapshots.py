@@ -37,7 +37,6 @@ def test_replay_screen_mid_run(snap_compare, tmp_path):
 def test_main_screen_without_colour(snap_compare, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = dashboard_app(histories.history_of(histories.healthy_run()))
-    assert app.no_color
     assert snap_compare(app, terminal_size=(100, 30))
 
 
