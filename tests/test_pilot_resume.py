@@ -28,3 +28,16 @@ async def test_resumed_dashboard_starts_with_earlier_epochs_and_the_checkpoints_
     resumed = History()
     resumed.apply(next(e for e in app.history.events if isinstance(e, RunStarted) and e.resumed_from))
     assert resumed.hparams["lr"] == 0.004  # the run_start alone already says what the run trains with
+
+
+async def test_a_checkpoint_copied_out_of_its_run_resumes_into_a_new_run(tmp_path):
+    logs = tmp_path / "logs"
+    first = build_trainer(RunOptions(overrides=[*TINY, "training.epochs=1", f"log_dir={logs}"]))
+    first.run()
+    copied = tmp_path / "kept.pt"
+    copied.write_bytes((first.run_dir / "checkpoints" / "last.pt").read_bytes())
+    app = live_app(RunOptions(resume=str(copied), overrides=["training.epochs=2"]))
+    assert not app.history.epochs and app.trainer.run_dir != first.run_dir
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.history.state == "ended")
+    assert sorted(app.history.epochs) == [2] and app.history.ended.reason == "completed"

@@ -24,7 +24,7 @@ def live_app(options) -> LiveDashboard:
     from engine.allocator import keep_freed_memory
     from engine.controls import ControlChannel
     from engine.session import build_trainer
-    from engine.runlog import run_dir_for
+    from engine.runlog import EVENTS_FILE, run_dir_for
 
     controls = ControlChannel()
     keep_freed_memory()  # here, on the main thread, before the threads below take their malloc arenas
@@ -38,7 +38,8 @@ def live_app(options) -> LiveDashboard:
     if options.resume:
         # The resumed run continues its own log: show its earlier epochs from the first frame.
         trainer.run_dir = run_dir_for(trainer.config.log_dir, options.resume)
-        history, _ = read_jsonl(trainer.run_dir)
+        if (trainer.run_dir / EVENTS_FILE).exists():  # a checkpoint copied out of its run starts a new log
+            history, _ = read_jsonl(trainer.run_dir)
     return dashboard_app(history, controls=controls, trainer=trainer)
 
 
