@@ -31,10 +31,24 @@ def setup(logs):
     return config, prepare_data(config).to(resolve_device(config.device))
 
 
+def bare_step(model, optimizer, data, ends):
+    """One step of the loop a person would write (also counted by bench_ops_per_step.py)."""
+    import torch
+    import torch.nn.functional as F
+
+    inputs, target, up = data.batch(ends)
+    prediction, logit = model(inputs)
+    loss = F.mse_loss(prediction, target) + 0.5 * F.binary_cross_entropy_with_logits(logit, up)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return loss
+
+
 def bare_loop(config, data) -> list[float]:
     """The loop a person would write: resident data, index shuffling, no logging; samples/s per epoch."""
     import torch
-    import torch.nn.functional as F
 
     from engine.model import MultitaskLSTM
 
@@ -47,13 +61,7 @@ def bare_loop(config, data) -> list[float]:
         started = time.perf_counter()
         order = ends[torch.randperm(len(ends), device=ends.device)]
         for start in range(0, len(order), batch):
-            inputs, target, up = data.batch(order[start:start + batch])
-            prediction, logit = model(inputs)
-            loss = F.mse_loss(prediction, target) + 0.5 * F.binary_cross_entropy_with_logits(logit, up)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
+            loss = bare_step(model, optimizer, data, order[start:start + batch])
         loss.item()
         rates.append(len(ends) / (time.perf_counter() - started))
     return rates

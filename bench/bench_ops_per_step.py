@@ -10,9 +10,9 @@ import tempfile
 from collections import Counter
 
 import torch
-import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
+from bench_engine_vs_bare import bare_step  # beside this file: the same step the throughput bench times
 from engine.config import load_config
 from engine.dataset import prepare_data
 from engine.model import MultitaskLSTM
@@ -36,13 +36,7 @@ def bare(config, data, steps: int) -> None:
     ends, batch = data.ends["train"], config.training.batch_size
     order = ends[torch.randperm(len(ends))]
     for step in range(steps):
-        inputs, target, up = data.batch(order[step * batch:(step + 1) * batch])
-        prediction, logit = model(inputs)
-        loss = F.mse_loss(prediction, target) + 0.5 * F.binary_cross_entropy_with_logits(logit, up)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        bare_step(model, optimizer, data, order[step * batch:(step + 1) * batch])
 
 
 def main() -> None:
