@@ -1,4 +1,4 @@
-"""Headless training with glibc's default allocation vs engine.allocator.keep_freed_memory, side by side.
+"""Headless training with glibc's default allocation vs engine.training.allocator.keep_freed_memory, side by side.
 
 Each run is a fresh process (the setting is process-wide); prints samples/s, kernel CPU time, page faults, peak RSS.
 Usage: python3 bench/bench_allocator.py [epochs] [rounds]
@@ -18,11 +18,11 @@ MODES = ("glibc default", "keep freed memory")
 
 def child(keep: bool) -> dict:
     """One headless run; the allocator setting is applied before any tensor exists."""
-    from engine.allocator import keep_freed_memory
+    from engine.training.allocator import keep_freed_memory
     from engine.config import load_config
-    from engine.dataset import prepare_data
-    from engine.distributed import resolve_device
-    from engine.trainer import Trainer
+    from engine.data.dataset import prepare_data
+    from engine.training.distributed import resolve_device
+    from engine.training.trainer import Trainer
 
     applied = keep_freed_memory() if keep else False
     rates = []

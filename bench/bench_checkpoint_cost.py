@@ -5,7 +5,7 @@ import sys
 import tempfile
 import time
 
-from engine.session import RunOptions, build_trainer
+from engine.commands.trainer_setup import RunOptions, build_trainer
 
 WRITES = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 

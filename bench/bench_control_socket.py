@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.control_server import ControlServer
-from engine.controls import ControlChannel
+from engine.control.server import ControlServer
+from engine.control.channel import ControlChannel
 from engine.events import StepEvent
-from engine.runlog import RunLog
+from engine.store.log_writer import RunLog
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 ROUNDS = 5
@@ -29,7 +29,7 @@ ROUNDS = 5
 
 CLIENT = """
 import sys, threading
-from engine.control_client import ControlClient
+from engine.control.client import ControlClient
 from engine.events import StepEvent
 client = ControlClient(sys.argv[1], client_name="bench")
 history, _ = client.read_backlog()

@@ -19,7 +19,7 @@ MODES = ("headless", "dashboard")
 
 
 def options(logs):
-    from engine.session import RunOptions
+    from engine.commands.trainer_setup import RunOptions
 
     return RunOptions(epochs=EPOCHS, overrides=[f"log_dir={logs}", "training.early_stopping.enabled=false"])
 
@@ -30,7 +30,7 @@ def steady(rates):
 
 
 def headless(logs):
-    from engine.session import build_trainer
+    from engine.commands.trainer_setup import build_trainer
 
     rates = []
     trainer = build_trainer(options(logs), sinks=[lambda e: rates.append(e.samples_per_s) if e.kind == "epoch" else None])

@@ -36,8 +36,8 @@ def broadcast_rank() -> None:
     import torch
     import torch.distributed as dist
 
-    from engine.controls import ControlChannel
-    from engine.distributed import ControlBroadcast, world_from_env
+    from engine.control.channel import ControlChannel
+    from engine.training.distributed import ControlBroadcast, world_from_env
 
     world = world_from_env()
     dist.init_process_group("gloo")

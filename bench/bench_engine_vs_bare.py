@@ -21,10 +21,10 @@ ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 
 def setup(logs):
     """The default config and its data on the training device, with the CLI's allocator settings."""
-    from engine.allocator import keep_freed_memory
+    from engine.training.allocator import keep_freed_memory
     from engine.config import load_config
-    from engine.dataset import prepare_data
-    from engine.distributed import resolve_device
+    from engine.data.dataset import prepare_data
+    from engine.training.distributed import resolve_device
 
     keep_freed_memory()
     config = load_config(None, [f"training.epochs={EPOCHS}", f"log_dir={logs}", "training.early_stopping.enabled=false"])
@@ -50,7 +50,7 @@ def bare_loop(config, data) -> list[float]:
     """The loop a person would write: resident data, index shuffling, no logging; samples/s per epoch."""
     import torch
 
-    from engine.model import MultitaskLSTM
+    from engine.training.model import MultitaskLSTM
 
     torch.manual_seed(config.seed)
     model = MultitaskLSTM(data.features.shape[1], config.model).to(data.features.device)
@@ -69,7 +69,7 @@ def bare_loop(config, data) -> list[float]:
 
 def engine_loop(config, data) -> list[float]:
     """The engine as the CLI runs it (log, probes, control socket); samples/s from its own epoch events."""
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     rates = []
     Trainer(config, data, sinks=[lambda e: rates.append(e.samples_per_s) if e.kind == "epoch" else None]).run()

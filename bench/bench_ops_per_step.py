@@ -14,9 +14,9 @@ from torch.profiler import ProfilerActivity, profile
 
 from bench_engine_vs_bare import bare_step  # beside this file: the same step the throughput bench times
 from engine.config import load_config
-from engine.dataset import prepare_data
-from engine.model import MultitaskLSTM
-from engine.trainer import Trainer
+from engine.data.dataset import prepare_data
+from engine.training.model import MultitaskLSTM
+from engine.training.trainer import Trainer
 
 SETTINGS = ["data.source=synthetic", "data.synthetic.days=3000", "data.window=8", "data.volatility_window=5",
             "model.hidden_size=8", "training.batch_size=64", "training.epochs=1", "training.probes_per_epoch=1",

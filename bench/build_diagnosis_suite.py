@@ -23,7 +23,7 @@ import torch  # noqa: E402
 from bench import suite_engine as E  # noqa: E402
 from bench import suite_foreign as F  # noqa: E402
 from engine.health.series import finite  # noqa: E402
-from engine.logreader import read_any  # noqa: E402
+from engine.store.log_reader import read_any  # noqa: E402
 
 SUITE = ROOT / "tests" / "diagnosis_suite"
 OVERFIT = {"n_train": 80, "hidden": 256, "lr": 0.003, "epochs": 60}

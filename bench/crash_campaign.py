@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.checkpoint import load_checkpoint  # noqa: E402
+from engine.store.checkpoint import load_checkpoint  # noqa: E402
 from engine.errors import InputError  # noqa: E402
-from engine.logreader import read_jsonl  # noqa: E402
-from engine.runs import newest_checkpoint  # noqa: E402
+from engine.store.log_reader import read_jsonl  # noqa: E402
+from engine.commands.runs import newest_checkpoint  # noqa: E402
 
 EPOCHS = 40
 SETTINGS = ["--data", "synthetic", "--epochs", str(EPOCHS), "--set", "data.synthetic.days=600", "--set", "data.window=16",

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.health import evaluate  # noqa: E402
-from engine.logreader import read_any  # noqa: E402
+from engine.store.log_reader import read_any  # noqa: E402
 
 QUIET = {"healthy", "noisy-fine", "harder-val", "nothing-learnable"}
 ALARMS = ("critical", "warning")

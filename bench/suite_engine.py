@@ -6,10 +6,10 @@ import tempfile
 from pathlib import Path
 
 from engine.config import load_config
-from engine.controls import ControlChannel
-from engine.dataset import prepare_data
+from engine.control.channel import ControlChannel
+from engine.data.dataset import prepare_data
 from engine.events import EpochEvent
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 SMALL = ["data.source=synthetic", "data.window=10", "data.volatility_window=5", "model.hidden_size=16", "model.num_layers=1",
          "training.batch_size=64", "step_event_interval_s=100000", "checkpoint.every_epochs=0", "control_socket=false"]
@@ -120,7 +120,7 @@ def leak_csv(path: Path) -> Path:
     """The bundled prices with Open replaced by the next day's Close: a look-ahead leak in one column."""
     import pandas as pd
 
-    from engine.prices import BUNDLED_PRICES
+    from engine.data.prices import BUNDLED_PRICES
 
     frame = pd.read_csv(BUNDLED_PRICES)
     frame = frame[frame["Ticker"].isin(["AAPL", "IBM"])] if "Ticker" in frame else frame

@@ -8,11 +8,11 @@ import threading
 import time
 from pathlib import Path
 
-from engine import control_protocol as protocol
-from engine.control_server import ControlServer
-from engine.controls import Control, ControlChannel
+from engine.control import protocol
+from engine.control.server import ControlServer
+from engine.control.channel import Control, ControlChannel
 from engine.events import HyperparamChanged, Paused, Resumed, SessionNote, StepEvent
-from engine.runlog import RunLog
+from engine.store.log_writer import RunLog
 
 
 def wait_for(predicate, timeout: float = 20.0, what: str = "condition") -> None:

@@ -6,7 +6,7 @@ import math
 
 from engine.config import Config
 from engine.events import CheckpointSaved, EpochEvent, ErrorEvent, HyperparamChanged, Paused, RunEnded, RunStarted
-from engine.history import History
+from engine.store.history import History
 
 BASELINES = {"train": {"reg": 1.0, "clf": 0.6931, "up_rate": 0.5, "majority_acc": 0.5, "windows": 8000},
              "val": {"reg": 1.0, "clf": 0.6931, "up_rate": 0.52, "majority_acc": 0.48, "windows": 1600}}

@@ -8,7 +8,7 @@ import pytest
 
 BLOCK_IN_HEAP = """
 import ctypes, sys, threading
-from engine.allocator import keep_freed_memory
+from engine.training.allocator import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "keep" else False
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from engine.compare import aligned_table, curve, differing_keys, gather, legend_labels, load_run, run_stats
+from engine.commands.compare import aligned_table, curve, differing_keys, gather, legend_labels, load_run, run_stats
 from engine.config import load_config
 from engine.events import RunEnded, RunStarted
 from tests.histories import BASELINES, epoch

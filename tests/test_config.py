@@ -93,7 +93,7 @@ def test_errors_blame_the_option_or_file_that_set_the_value(tmp_path, capsys, ar
 
 
 def test_a_set_value_overrides_the_file_and_is_not_blamed_on_it(tmp_path):
-    from engine.session import RunOptions, resolve_config
+    from engine.commands.trainer_setup import RunOptions, resolve_config
 
     (tmp_path / "c.yaml").write_text("training:\n  batch_size: 0\n")
     config, _ = resolve_config(RunOptions("c.yaml", "prices 2024.csv", 7, None, ["training.batch_size=32"]))

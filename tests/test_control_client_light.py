@@ -10,7 +10,7 @@ from tests.control_harness import FakeRun, wait_for
 
 CLIENT = """
 import json, os, sys
-from engine.control_client import ControlClient
+from engine.control.client import ControlClient
 client = ControlClient(sys.argv[1], client_name="light")
 history, notices = client.read_backlog()
 batches, closed = [], []

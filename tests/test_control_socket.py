@@ -11,14 +11,14 @@ import threading
 
 import pytest
 
-from engine import control_protocol as protocol
-from engine.control_client import ControlClient
-from engine.control_server import ControlServer
-from engine.controls import ControlChannel
+from engine.control import protocol
+from engine.control.client import ControlClient
+from engine.control.server import ControlServer
+from engine.control.channel import ControlChannel
 from engine.errors import InputError
 from engine.events import HyperparamChanged, Paused, SessionNote, StepEvent
-from engine.logreader import read_jsonl
-from engine.runlog import RunLog
+from engine.store.log_reader import read_jsonl
+from engine.store.log_writer import RunLog
 from tests.control_harness import FakeRun, RawClient, wait_for
 
 
@@ -397,7 +397,7 @@ def test_protocol_mismatch_from_the_server(tmp_path):
 
 
 def test_connect_problems_in_the_users_terms():
-    from engine.control_client import _connect_problem
+    from engine.control.client import _connect_problem
     assert "permission denied: the run belongs to another user" == _connect_problem(PermissionError(errno.EACCES, "x"))
     assert "the run is not live" in _connect_problem(ConnectionRefusedError(errno.ECONNREFUSED, "x"))
     assert "the run is not live" in _connect_problem(FileNotFoundError(errno.ENOENT, "x"))

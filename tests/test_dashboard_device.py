@@ -2,7 +2,7 @@
 
 import sys
 
-from engine.device_stats import DeviceStats, NvmlStats, ProcessStats, provider_for
+from engine.commands.device_stats import DeviceStats, NvmlStats, ProcessStats, provider_for
 from tui.app import DashboardApp
 from tui.widgets.device_panel import DevicePanel, device_text
 

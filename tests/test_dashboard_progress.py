@@ -5,11 +5,11 @@ import io
 import pytest
 
 from engine.events import EpochEvent, HyperparamChanged, RunStarted, StepEvent
-from engine.headless import ConsolePrinter
-from engine.headless_progress import ProgressLine
-from engine.history import History
-from engine.narrator import narrate
-from engine.progress import StepMeter
+from engine.commands.headless import ConsolePrinter
+from engine.commands.progress_line import ProgressLine
+from engine.store.history import History
+from engine.event_text import narrate
+from engine.step_meter import StepMeter
 from tests import histories
 
 

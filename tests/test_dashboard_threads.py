@@ -4,8 +4,8 @@ import pytest
 
 from engine.config import load_config
 from engine.errors import InputError
-from engine import threads
-from engine.threads import auto_threads, free_cores, resolve_threads
+from engine.training import threads
+from engine.training.threads import auto_threads, free_cores, resolve_threads
 from tui.cli import build_parser
 
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from engine.config import load_config
-from engine.dataset import FEATURES, prepare_data, ticker_features
+from engine.data.dataset import FEATURES, prepare_data, ticker_features
 from engine.errors import InputError
-from engine.prices import BUNDLED_PRICES, read_price_csv
+from engine.data.prices import BUNDLED_PRICES, read_price_csv
 
 
 def test_bundled_file_has_unadjusted_close_and_features_use_adjusted_prices():

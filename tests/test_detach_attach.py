@@ -18,7 +18,7 @@ def background_pid(run_dir: Path) -> int:
 
 
 def _server_pid(run_dir: Path) -> int | None:
-    from engine.control_client import ControlClient
+    from engine.control.client import ControlClient
 
     client = ControlClient(run_dir / "control.sock", "test", backlog=False)
     try:

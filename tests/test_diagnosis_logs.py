@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.health import evaluate
-from engine.logreader import read_any
+from engine.store.log_reader import read_any
 
 
 @pytest.mark.parametrize("cell", ["nan", "NaN", "inf", "-inf"])

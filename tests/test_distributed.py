@@ -7,11 +7,11 @@ import subprocess
 
 import pytest
 
-from engine.checkpoint import load_checkpoint, save_checkpoint
-from engine.control_client import ControlClient
-from engine.distributed import TRACE_ENV
-from engine.multiproc import torchrun_argv
-from engine.session import RunOptions, build_trainer
+from engine.store.checkpoint import load_checkpoint, save_checkpoint
+from engine.control.client import ControlClient
+from engine.training.distributed import TRACE_ENV
+from engine.commands.multiproc import torchrun_argv
+from engine.commands.trainer_setup import RunOptions, build_trainer
 from tests.conftest import TINY
 from tests.run_helpers import ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, wait_for
 from tui.cli import main

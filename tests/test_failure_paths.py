@@ -1,6 +1,6 @@
 """Failures outside the training loop: one line and exit 1 headless, FAILED in the dashboard, never stuck."""
 
-from engine.session import RunOptions
+from engine.commands.trainer_setup import RunOptions
 from tests.conftest import TINY, wait_until
 from tui.cli import main
 from tui.launch import live_app

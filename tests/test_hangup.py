@@ -5,7 +5,7 @@ import pty
 import sys
 import threading
 
-from engine.control_client import ControlClient
+from engine.control.client import ControlClient
 from tests.run_helpers import ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, pid_alive, set_args, wait_for
 
 

@@ -3,10 +3,10 @@
 import sys
 from pathlib import Path
 
-from engine.dataset import prepare_data
+from engine.data.dataset import prepare_data
 from engine.health import evaluate, top_suggestion
-from engine.history import History
-from engine.trainer import Trainer
+from engine.store.history import History
+from engine.training.trainer import Trainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from score_diagnosis import verdict  # noqa: E402

@@ -90,7 +90,7 @@ def test_frozen_foreign_log_cannot_tell_weights_from_nothing_learnable_and_names
     # The note's numbers in a Keras log: no update ratio, so no "set lr 0.002".
     path = tmp_path / "training.csv"
     path.write_text("epoch,loss,val_loss\n" + "".join(f"{i},{0.347410 - 0.000001 * i:.6f},{0.347144:.6f}\n" for i in range(6)))
-    from engine.logreader import read_any
+    from engine.store.log_reader import read_any
 
     finding = N.frozen(read_any(path)[0])
     assert finding.severity == "warning" and finding.suggestion is None

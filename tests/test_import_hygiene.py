@@ -10,7 +10,7 @@ import engine
 
 def test_no_engine_module_imports_textual():
     modules = [m.name for m in pkgutil.walk_packages(engine.__path__, "engine.")]
-    assert "engine.trainer" in modules and "engine.health.note_rules" in modules
+    assert "engine.training.trainer" in modules and "engine.health.note_rules" in modules
     code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'tui')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
@@ -28,8 +28,8 @@ from tui.cli import main
 codes = [main(["runs", "--log-dir", str(run.parent)]), main(["runs", "--json", "--log-dir", str(run.parent)]),
          main(["diagnose", str(run)]), main(["export", str(run), "--csv", str(run / "table.csv")])]
 from tui.launch import attach_app, replay_app
-from engine.control_client import ControlClient
-from engine.runs import find_socket
+from engine.control.client import ControlClient
+from engine.commands.runs import find_socket
 app = replay_app(str(run))
 from tui.runs_app import compare_app, runs_app
 codes.append(main(["compare", str(run), str(run), "--csv", str(run / "compare.csv")]))

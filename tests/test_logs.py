@@ -7,10 +7,10 @@ import sys
 import pandas as pd
 import pytest
 
-from engine.diagnose import diagnose
+from engine.commands.diagnose import diagnose
 from engine.errors import InputError
-from engine.follow import LogFollower
-from engine.logreader import read_any
+from engine.store.log_follower import LogFollower
+from engine.store.log_reader import read_any
 from tests.histories import healthy_run
 
 
@@ -96,7 +96,7 @@ def test_diagnose_cli_exit_codes(tmp_path):
 def test_export_writes_the_epoch_table_and_never_overwrites(tmp_path):
     log = write_log(tmp_path / "e.jsonl", healthy_run(4))
     out = tmp_path / "table.csv"
-    from engine.export import export_csv
+    from engine.commands.export import export_csv
 
     assert export_csv(str(log), str(out)) == 0
     table = pd.read_csv(out)
@@ -169,7 +169,7 @@ def test_control_characters_and_escape_sequences_never_leave_a_file(tmp_path):
 
 
 def test_a_reopened_log_ends_the_torn_line_and_readers_skip_it(tmp_path):
-    from engine.runlog import RunLog
+    from engine.store.log_writer import RunLog
 
     events = healthy_run(4)
     run = tmp_path / "run"
@@ -197,21 +197,20 @@ def test_a_reopened_log_ends_the_torn_line_and_readers_skip_it(tmp_path):
 def test_a_full_disk_raises_a_log_write_error_and_leaves_no_torn_line(tmp_path, monkeypatch):
     import os
 
-    from engine import runlog
-
+    from engine.store import log_writer
     events = healthy_run(3)
-    log = runlog.RunLog(tmp_path / "run")
+    log = log_writer.RunLog(tmp_path / "run")
     log.write(events[0])
     real_write = os.write
 
     def half_then_full(fd, data):
         return real_write(fd, data[: len(data) // 2])
 
-    monkeypatch.setattr(runlog.os, "write", half_then_full)
-    with pytest.raises(runlog.LogWriteError, match="events.jsonl: cannot append to the log") as caught:
+    monkeypatch.setattr(log_writer.os, "write", half_then_full)
+    with pytest.raises(log_writer.LogWriteError, match="events.jsonl: cannot append to the log") as caught:
         log.write(events[1])
     assert isinstance(caught.value, OSError)
-    monkeypatch.setattr(runlog.os, "write", real_write)
+    monkeypatch.setattr(log_writer.os, "write", real_write)
     log.write(events[2])
     log.close()
     assert (tmp_path / "run" / "events.jsonl").read_text() == events[0].to_json() + "\n" + events[2].to_json() + "\n"
@@ -222,12 +221,11 @@ def test_run_directories_are_exclusive_private_and_drop_stale_temporaries(tmp_pa
     import stat
     import time as clock
 
-    from engine import runlog
-
+    from engine.store import log_writer
     ids = iter(["aaaa", "aaaa", "bbbb"])
-    monkeypatch.setattr(runlog.secrets, "token_hex", lambda _: next(ids))
-    monkeypatch.setattr(runlog.time, "strftime", lambda _: "20261125-000000")
-    first, second = runlog.new_run_dir(tmp_path / "logs"), runlog.new_run_dir(tmp_path / "logs")
+    monkeypatch.setattr(log_writer.secrets, "token_hex", lambda _: next(ids))
+    monkeypatch.setattr(log_writer.time, "strftime", lambda _: "20261125-000000")
+    first, second = log_writer.new_run_dir(tmp_path / "logs"), log_writer.new_run_dir(tmp_path / "logs")
     assert (first.name, second.name) == ("20261125-000000-aaaa", "20261125-000000-bbbb")
     stale, fresh = first / "checkpoints" / ".last.pt.x1.tmp", first / "checkpoints" / ".best.pt.x2.tmp"
     for path in (stale, fresh, first / ".out.csv.x3.tmp"):
@@ -235,7 +233,7 @@ def test_run_directories_are_exclusive_private_and_drop_stale_temporaries(tmp_pa
     old = clock.time() - 3600
     os.utime(stale, (old, old))
     os.utime(first / ".out.csv.x3.tmp", (old, old))
-    log = runlog.RunLog(first, {"seed": 1})
+    log = log_writer.RunLog(first, {"seed": 1})
     log.write(healthy_run(1)[0])
     log.close()
     assert not stale.exists() and fresh.exists() and not (first / ".out.csv.x3.tmp").exists()
@@ -256,7 +254,7 @@ def umask_022():
 def test_export_never_follows_a_planted_symlink_and_leaves_nothing_behind(tmp_path, monkeypatch, umask_022):
     import os
 
-    from engine.export import export_csv
+    from engine.commands.export import export_csv
 
     log = write_log(tmp_path / "e.jsonl", healthy_run(3))
     victim = tmp_path / "victim"
@@ -281,15 +279,14 @@ def test_export_never_follows_a_planted_symlink_and_leaves_nothing_behind(tmp_pa
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr("engine.export.tempfile.mkstemp", refuse)
+        monkeypatch.setattr("engine.commands.export.tempfile.mkstemp", refuse)
     with pytest.raises(InputError, match="cannot write here"):
         export_csv(str(log), str(readonly / "t.csv"))
     assert sorted(os.listdir(tmp_path)) == sorted([*before, "ro"]) and os.listdir(readonly) == []
 
 
 def test_many_runs_in_one_second_all_get_their_own_directory(tmp_path, monkeypatch):
-    from engine import runlog
-
-    monkeypatch.setattr(runlog.time, "strftime", lambda _: "20261125-000000")
-    made = {runlog.new_run_dir(tmp_path / "logs") for _ in range(400)}  # ~70% odds of a clash among 65,536 ids
+    from engine.store import log_writer
+    monkeypatch.setattr(log_writer.time, "strftime", lambda _: "20261125-000000")
+    made = {log_writer.new_run_dir(tmp_path / "logs") for _ in range(400)}  # ~70% odds of a clash among 65,536 ids
     assert len(made) == 400 and all((p / "checkpoints").is_dir() for p in made)

@@ -6,14 +6,14 @@ import threading
 import pytest
 import torch
 
-from engine.checkpoint import load_checkpoint
-from engine.session import RunOptions
+from engine.store.checkpoint import load_checkpoint
+from engine.commands.trainer_setup import RunOptions
 from engine.health import top_suggestion
 from tests.conftest import TINY, wait_until
 from tui.cli import main
 from tui.dialogs.quit_dialog import QuitDialog
 from tui.dialogs.value_dialog import ValueDialog
-from engine import session
+from engine.commands import trainer_setup
 from tui.launch import live_app
 
 SIZE = (100, 30)
@@ -206,13 +206,13 @@ async def test_training_failure_is_shown_ends_the_log_and_keeps_saved_checkpoint
 
 def test_trainer_is_built_off_the_main_thread(tmp_path, monkeypatch):
     """The UI thread runs no torch work: an OpenMP pool parked there slows the training worker (tui/launch.py)."""
-    builders, real = [], session.build_trainer
+    builders, real = [], trainer_setup.build_trainer
 
     def recording(*args, **kwargs):
         builders.append(threading.current_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(session, "build_trainer", recording)
+    monkeypatch.setattr(trainer_setup, "build_trainer", recording)
     app = app_for(tmp_path)
     assert app.trainer is not None and len(builders) == 1
     assert builders[0] is not threading.main_thread() and not builders[0].is_alive()

@@ -1,9 +1,9 @@
 """`--resume` in the dashboard shows the whole run from the first frame, with the checkpoint's hyperparameters."""
 
-from engine.controls import ControlChannel
+from engine.control.channel import ControlChannel
 from engine.events import RunStarted
-from engine.history import History
-from engine.session import RunOptions, build_trainer
+from engine.store.history import History
+from engine.commands.trainer_setup import RunOptions, build_trainer
 from tests.conftest import TINY, wait_until
 from tui.launch import live_app
 

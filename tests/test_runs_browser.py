@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from engine.compare import skill_of
+from engine.commands.compare import skill_of
 from engine.health import Finding
 from tests.conftest import wait_until
 from tests.histories import epoch
 from tests.test_compare import KERAS, write_run
-from engine.logreader import read_any
+from engine.store.log_reader import read_any
 from tui.replay_app import ReplayDashboard
 from tui.runs_app import compare_app, runs_app
 from tui.screens.compare_screen import CompareScreen
@@ -165,8 +165,8 @@ def pinned_health(monkeypatch):
         run_id = history.run.run_id if history.run else ""
         return [Finding("overfitting", "warning", "pinned")] if run_id.endswith("-d") else []
 
-    monkeypatch.setattr("engine.runs.evaluate", evaluate)
-    monkeypatch.setattr("engine.compare.skill_interval",
+    monkeypatch.setattr("engine.commands.runs.evaluate", evaluate)
+    monkeypatch.setattr("engine.commands.compare.skill_interval",
                         lambda history, row: (skill_of(history, row), skill_of(history, row) - 0.03,
                                               skill_of(history, row) + 0.03, 1600))
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 import threading
 
-from engine.controls import ControlChannel
+from engine.control.channel import ControlChannel
 from engine.events import EpochEvent
-from engine.session import RunOptions, build_trainer
+from engine.commands.trainer_setup import RunOptions, build_trainer
 from tests.conftest import TINY
 from tests.run_helpers import ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, set_args, wait_for
 from tests.test_hangup import drain

@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 import torch
 
-from engine import checkpoint as checkpoint_module
-from engine.checkpoint import load_checkpoint, save_checkpoint
-from engine.controls import ControlChannel
-from engine.dataset import prepare_data
+from engine.store import checkpoint as checkpoint_module
+from engine.store.checkpoint import load_checkpoint, save_checkpoint
+from engine.control.channel import ControlChannel
+from engine.data.dataset import prepare_data
 from engine.errors import InputError
 from engine.events import EpochEvent, HyperparamChanged, Paused
-from engine.session import RunOptions, build_trainer
-from engine.trainer import Trainer
+from engine.commands.trainer_setup import RunOptions, build_trainer
+from engine.training.trainer import Trainer
 from tests.conftest import TINY
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]

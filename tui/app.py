@@ -11,10 +11,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from engine.device_stats import provider_for
+from engine.commands.device_stats import provider_for
 from engine.events import ErrorEvent, HyperparamChanged, Paused, Resumed, RunEnded
 from engine.health import Finding, evaluate
-from engine.history import History
+from engine.store.history import History
 from tui.dialogs.help_screen import HelpScreen
 from tui.messages import EventsArrived, Notice
 from tui.palette import binding_commands, help_lines

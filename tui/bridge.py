@@ -9,7 +9,7 @@ from textual.app import App
 
 from engine.events import (CheckpointSaved, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded, RunStarted,
                            SessionNote)
-from engine.history import AUTOMATIC_SAVES
+from engine.store.history import AUTOMATIC_SAVES
 from tui.messages import EventsArrived
 
 

@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace):
-    from engine.session import RunOptions
+    from engine.commands.trainer_setup import RunOptions
 
     threads = [f"threads={args.threads}"] if args.threads else []
     return RunOptions(args.config, args.data, args.epochs, args.resume, [*args.overrides, *threads], args.run_dir)
@@ -88,7 +88,7 @@ def _options(args: argparse.Namespace):
 def _log_dir(args: argparse.Namespace) -> str:
     if args.log_dir:
         return args.log_dir
-    from engine.session import DEFAULT_CONFIG
+    from engine.commands.trainer_setup import DEFAULT_CONFIG
     from engine.config import read_config_file
 
     raw = read_config_file(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).is_file() else {}
@@ -98,15 +98,15 @@ def _log_dir(args: argparse.Namespace) -> str:
 def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; returns the exit code."""
     if args.command == "train" and args.nproc > 1:
-        from engine.multiproc import launch_local
+        from engine.commands.multiproc import launch_local
 
         return launch_local(_options(args), args.nproc)
     if args.command == "train" and args.detach:
-        from engine.detach import start_detached
+        from engine.commands.detach import start_detached
 
         return start_detached(_options(args))
     if args.command == "train":
-        from engine.headless import train_headless
+        from engine.commands.headless import train_headless
 
         return train_headless(_options(args))
     if args.command == "runs" and args.tui:
@@ -117,7 +117,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "runs" and args.paths:
         raise InputError(args.paths[0], "extra paths are listed only in the browser: add --tui")
     if args.command == "compare" and args.csv:
-        from engine.compare import compare_csv
+        from engine.commands.compare import compare_csv
 
         return compare_csv(args.paths, args.csv, args.force)
     if args.command == "compare":
@@ -126,15 +126,15 @@ def dispatch(args: argparse.Namespace) -> int:
         compare_app(args.paths).run()
         return 0
     if args.command == "runs":
-        from engine.runs import print_runs
+        from engine.commands.runs import print_runs
 
         return print_runs(_log_dir(args), args.json)
     if args.command == "diagnose":
-        from engine.diagnose import diagnose
+        from engine.commands.diagnose import diagnose
 
         return diagnose(args.path, args.json, args.fail_on)
     if args.command == "export":
-        from engine.export import export_csv
+        from engine.commands.export import export_csv
 
         return export_csv(args.path, args.csv, args.force)
     if args.command == "replay":

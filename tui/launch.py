@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from engine.errors import InputError
-from engine.follow import LogFollower
-from engine.history import History
-from engine.logreader import read_any, read_jsonl
+from engine.store.log_follower import LogFollower
+from engine.store.history import History
+from engine.store.log_reader import read_any, read_jsonl
 from tui.live_app import LiveDashboard
 from tui.replay_app import ReplayDashboard
 from tui.sources import FollowSource, SocketSource
@@ -21,10 +21,10 @@ def live_app(options) -> LiveDashboard:
     """A dashboard around a ready trainer (config and data errors surface here, before the screen opens)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from engine.allocator import keep_freed_memory
-    from engine.controls import ControlChannel
-    from engine.session import build_trainer
-    from engine.runlog import EVENTS_FILE, run_dir_for
+    from engine.training.allocator import keep_freed_memory
+    from engine.control.channel import ControlChannel
+    from engine.commands.trainer_setup import build_trainer
+    from engine.store.log_writer import EVENTS_FILE, run_dir_for
 
     controls = ControlChannel()
     keep_freed_memory()  # here, on the main thread, before the threads below take their malloc arenas
@@ -57,8 +57,8 @@ def replay_app(path: str, follow: bool = False) -> ReplayDashboard:
 
 def attach_app(target: str | None, log_dir: str) -> LiveDashboard:
     """The live dashboard of a run in another process, steered over its control socket."""
-    from engine.control_client import ControlClient
-    from engine.runs import find_socket
+    from engine.control.client import ControlClient
+    from engine.commands.runs import find_socket
 
     client = ControlClient(find_socket(target, log_dir), "attach")
     history, _ = client.read_backlog()
@@ -66,7 +66,7 @@ def attach_app(target: str | None, log_dir: str) -> LiveDashboard:
 
 
 def _farewell(app: LiveDashboard) -> None:
-    from engine.runs import newest_checkpoint, resume_command
+    from engine.commands.runs import newest_checkpoint, resume_command
 
     ended = app.history.ended
     run_dir = app.trainer.run_dir if app.trainer else None

@@ -8,13 +8,13 @@ import signal
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from engine.controls import Control, Controller
+from engine.control.channel import Control, Controller
 from engine.knobs import KNOBS, validate_knob
 from engine.errors import InputError
 from engine.events import CheckpointSaved, ErrorEvent, RunEnded
 from engine.health import top_suggestion
-from engine.history import History
-from engine.signals import EXIT_CODES, detach_from_terminal
+from engine.store.history import History
+from engine.control.signals import EXIT_CODES, detach_from_terminal
 from tui.app import REDRAW_INTERVAL_S, DashboardApp
 from tui.dialogs.attach_quit_dialog import AttachQuitDialog
 from tui.dialogs.quit_dialog import QuitDialog

@@ -7,7 +7,7 @@ from textual.binding import Binding
 
 from engine.errors import InputError
 from engine.events import EpochEvent
-from engine.history import History
+from engine.store.history import History
 from tui.app import DashboardApp
 from tui.dialogs.value_dialog import ValueDialog
 from tui.sources import EventSource

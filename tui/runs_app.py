@@ -8,7 +8,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from engine.compare import LoadedRun, load_all
+from engine.commands.compare import LoadedRun, load_all
 from engine.errors import InputError
 from tui.screens.compare_screen import CompareScreen
 from tui.screens.runs_browser import RunsBrowser

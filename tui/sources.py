@@ -11,7 +11,7 @@ from typing import Protocol
 
 from textual.app import App
 
-from engine.follow import LogFollower
+from engine.store.log_follower import LogFollower
 from tui.bridge import UiBridge
 from tui.messages import EventsArrived, Notice, SourceClosed
 

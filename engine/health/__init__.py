@@ -1,11 +1,14 @@
-"""Health rules: a pure function from a History to findings, shared by live, replay and diagnose."""
+"""Health rules: a pure function from a History to findings, shared by live, replay and diagnose.
+
+May import: the top-level vocabulary, data/ and store/.
+"""
 
 from __future__ import annotations
 
 from engine.health import evidence_rules, note_rules, overfitting, significance, stability_rules
 from engine.health.findings import SEVERITY_ORDER, Finding, Suggestion
 from engine.health.remedies import gate
-from engine.history import History
+from engine.store.history import History
 
 # Within a severity the first rule here ranks first: explosions and instability ahead of overfitting.
 RULES = [

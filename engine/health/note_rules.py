@@ -10,7 +10,7 @@ from engine.health import thresholds as T
 from engine.health.findings import Finding, Suggestion, not_evaluated
 from engine.health.series import finite, finite_rows, loss_scale, median_of, noise, row_baseline, rounded, streak_start
 from engine.health.significance import skill_interval
-from engine.history import History
+from engine.store.history import History
 
 NOTE = "note"
 EXPLODING_SCALE_FACTOR = 5.0  # a finite loss above 10 counts only when it is also 5x the run's own scale

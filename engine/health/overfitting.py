@@ -9,7 +9,7 @@ from engine.health import thresholds as T
 from engine.health.findings import Finding, Suggestion, not_evaluated
 from engine.health.note_rules import NOTE
 from engine.health.series import finite_rows, loss_scale, noise, row_baseline, rounded, slope
-from engine.history import History
+from engine.store.history import History
 from engine.knobs import KNOBS
 
 

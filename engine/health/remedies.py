@@ -6,7 +6,7 @@ import dataclasses
 
 from engine.health.findings import Finding
 from engine.health.series import finite
-from engine.history import History
+from engine.store.history import History
 
 
 def _still_needed(history: History, name: str, value: float) -> tuple[bool, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from engine.history import History
+from engine.store.history import History
 
 Z95 = 1.959964  # two-sided 95% normal quantile
 

@@ -14,7 +14,7 @@ import math
 from engine.health import thresholds as T
 from engine.health.findings import Finding, not_evaluated
 from engine.health.series import Z95, finite, finite_rows, row_baseline, rounded, wilson
-from engine.history import History
+from engine.store.history import History
 
 ASSUMES = "independent windows; paired squared-error test approximated from logged spreads"
 

@@ -15,10 +15,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from engine.compare import METRICS, SMOOTHING, X_AXES, LoadedRun, legend_labels, run_stats
+from engine.commands.compare import METRICS, SMOOTHING, X_AXES, LoadedRun, legend_labels, run_stats
 from engine.events import Event
-from engine.follow import LogFollower
-from engine.history import History
+from engine.store.log_follower import LogFollower
+from engine.store.history import History
 from tui.widgets.compare_chart import CompareChart, Curve, run_style
 from tui.widgets.compare_table import CompareTable, swatch
 

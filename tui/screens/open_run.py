@@ -8,7 +8,7 @@ import sys
 
 from textual.app import App, SuspendNotSupported
 
-from engine.compare import LoadedRun
+from engine.commands.compare import LoadedRun
 
 
 def open_command(run: LoadedRun) -> list[str]:

@@ -14,8 +14,8 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from engine.compare import LoadedRun, gather, hyperparameter_columns
-from engine.runs import UNJUDGED, worst_finding
+from engine.commands.compare import LoadedRun, gather, hyperparameter_columns
+from engine.commands.runs import UNJUDGED, worst_finding
 from tui.screens.compare_screen import CompareScreen
 from tui.screens.open_run import open_command, open_in_terminal
 from tui.widgets.runs_table import BASE_COLUMNS, RunsTable

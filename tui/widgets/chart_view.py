@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.health.series import smoothed
-from engine.history import History
+from engine.store.history import History
 
 SMOOTHING = 0.6
 # Skill below -1 (loss twice the baseline) is off the scale that matters: the first epochs of a fast descent

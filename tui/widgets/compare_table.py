@@ -7,7 +7,7 @@ import math
 from rich.text import Text
 from textual.widgets import DataTable
 
-from engine.compare import RunStats
+from engine.commands.compare import RunStats
 
 COLUMNS = ("run", "best val", "best ep", "skill (95% CI)", "acc", "verdict", "samples/s", "duration")
 DASH = "–"

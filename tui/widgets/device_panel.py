@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from engine.device_stats import DeviceStats
+from engine.commands.device_stats import DeviceStats
 
 DASH = "–"
 

@@ -7,7 +7,7 @@ import time
 from rich.text import Text
 from textual.widgets import RichLog
 
-from engine.history import History
+from engine.store.history import History
 
 STYLES = {"error": "bold red", "warning": "yellow", "change": "orange1", "info": ""}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.history import History
+from engine.store.history import History
 
 
 class HparamPanel(Static):

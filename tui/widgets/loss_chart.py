@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from textual_plotext import PlotextPlot
 
-from engine.history import History
+from engine.store.history import History
 from tui.downsample import minmax_downsample
 from tui.widgets.chart_view import ChartMode, chart_data
 

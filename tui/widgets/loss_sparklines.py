@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline
 
-from engine.history import History
+from engine.store.history import History
 from tui.downsample import minmax_downsample
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.history import History
+from engine.store.history import History
 
 BADGES = {"running": ("RUNNING", "bold black on green"), "paused": ("PAUSED", "bold white on red"),
           "ended": ("FINISHED", "bold black on cyan"), "waiting": ("STARTING", "bold black on yellow"),

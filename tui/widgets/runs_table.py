@@ -9,7 +9,7 @@ import pandas as pd
 from rich.text import Text
 from textual.widgets import DataTable
 
-from engine.compare import LoadedRun
+from engine.commands.compare import LoadedRun
 from tui.widgets.compare_table import DASH, number
 
 BASE_COLUMNS = ("✓", "run", "state", "started", "epochs", "best val", "best ep", "skill", "acc", "finding")

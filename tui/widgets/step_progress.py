@@ -6,8 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
-from engine.history import History
-from engine.progress import StepMeter
+from engine.store.history import History
+from engine.step_meter import StepMeter
 
 
 class StepProgressBar(Horizontal):

@@ -8,13 +8,13 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine.control_connection import listening
-from engine.control_protocol import SOCKET_FILE, socket_address
+from engine.control.connection import listening
+from engine.control.protocol import SOCKET_FILE, socket_address
 from engine.errors import InputError
 from engine.health import evaluate
-from engine.history import History
-from engine.logreader import read_jsonl
-from engine.runlog import EVENTS_FILE
+from engine.store.history import History
+from engine.store.log_reader import read_jsonl
+from engine.store.log_writer import EVENTS_FILE
 
 
 

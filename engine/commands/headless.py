@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from engine.controls import ControlChannel
-from engine.distributed import world_from_env
+from engine.control.channel import ControlChannel
+from engine.training.distributed import world_from_env
 from engine.events import EpochEvent, Event, RunEnded, RunStarted, StepEvent
-from engine.headless_progress import ProgressLine
+from engine.commands.progress_line import ProgressLine
 from engine.health.note_rules import over_regularised
-from engine.history import History
-from engine.narrator import epoch_line, narrate
-from engine.runs import newest_checkpoint, resume_command
-from engine.session import RunOptions, build_trainer
-from engine.signals import StopSignals, survive_hangup
+from engine.store.history import History
+from engine.event_text import epoch_line, narrate
+from engine.commands.runs import newest_checkpoint, resume_command
+from engine.commands.trainer_setup import RunOptions, build_trainer
+from engine.control.signals import StopSignals, survive_hangup
 
 
 class ConsolePrinter:
-    """Event sink that writes the headless lines: the narrator's, a richer run start, and step progress."""
+    """Event sink that writes the headless lines: the event_text lines, a richer run start, and step progress."""
 
     def __init__(self, stream=None, progress: ProgressLine | None = None) -> None:
         self.stream = stream or sys.stdout

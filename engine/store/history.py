@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from engine.events import (CheckpointSaved, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded,
                            RunStarted, StepEvent)
-from engine.narrator import AUTOMATIC_SAVES, narrate
+from engine.event_text import AUTOMATIC_SAVES, narrate
 
 
 @dataclass

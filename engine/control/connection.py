@@ -7,8 +7,7 @@ import socket
 import stat
 import struct
 
-from engine import control_protocol as protocol
-
+from engine.control import protocol
 CHUNK = 256 * 1024  # bytes of the log read per refill of a client's output
 CREDENTIALS = struct.Struct("3i")  # SO_PEERCRED: pid, uid, gid
 

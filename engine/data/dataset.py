@@ -12,8 +12,8 @@ import torch
 
 from engine.config import Config
 from engine.errors import InputError
-from engine.prices import BUNDLED_PRICES, read_price_csv, select_tickers
-from engine.synthetic import synthetic_prices
+from engine.data.prices import BUNDLED_PRICES, read_price_csv, select_tickers
+from engine.data.synthetic import synthetic_prices
 
 FEATURES = ["log_return", "high_low_range", "open_close", "overnight_gap", "volume_change", "volatility"]
 SPLITS = ("train", "val", "test")

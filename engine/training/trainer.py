@@ -12,25 +12,25 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from engine import training_state
-from engine.checkpoint import keep_numbered_copy, save_checkpoint
+from engine.training import training_state
+from engine.store.checkpoint import keep_numbered_copy, save_checkpoint
 from engine.config import Config
-from engine.controls import ControlChannel
-from engine.dataset import PreparedData
-from engine.distributed import (SINGLE, ControlBroadcast, World, device_for, join, leave, rank_share, resolve_device,
+from engine.control.channel import ControlChannel
+from engine.data.dataset import PreparedData
+from engine.training.distributed import (SINGLE, ControlBroadcast, World, device_for, join, leave, rank_share, resolve_device,
                                 sum_across)
-from engine.epoch_sums import EpochSums
-from engine.evaluation import evaluate
+from engine.training.epoch_sums import EpochSums
+from engine.training.evaluation import evaluate
 from engine.errors import EnvironmentProblem
 from engine.events import (CheckpointSaved, EarlyStopped, EndReason, EpochEvent, ErrorEvent, Event, Paused, RunEnded,
                            RunStarted, SessionNote, StepEvent)
-from engine.model import MultitaskLSTM, parameter_groups
-from engine.probes import StepProbe
-from engine.rollback import RollbackPoint
-from engine.runlog import EVENTS_FILE, RunLog, append_line, run_dir_for
-from engine.schedule import lr_at_step
-from engine.steering import Steering
-from engine.threads import ThreadGovernor, apply_threads
+from engine.training.model import MultitaskLSTM, parameter_groups
+from engine.training.probes import StepProbe
+from engine.training.rollback import RollbackPoint
+from engine.store.log_writer import EVENTS_FILE, RunLog, append_line, run_dir_for
+from engine.training.schedule import lr_at_step
+from engine.training.steering import Steering
+from engine.training.threads import ThreadGovernor, apply_threads
 
 EventSink = Callable[[Event], None]
 
@@ -128,7 +128,7 @@ class Trainer(Steering):
 
     # -- checkpoints -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """Everything needed to continue exactly (engine/training_state.py; a collective with several ranks)."""
+        """Everything needed to continue exactly (engine/training/training_state.py; a collective with several ranks)."""
         return training_state.capture(self)
 
     def save(self, reason: str, name: str | None = None, source: str = "") -> str:
@@ -171,7 +171,7 @@ class Trainer(Steering):
         """Serve events and take controls on the run's socket; a run without one still trains."""
         if not self.config.control_socket or not self.world.is_main:
             return
-        from engine.control_server import ControlServer
+        from engine.control.server import ControlServer
 
         server = ControlServer(self.run_dir, self.controls, self.log.path, self.run_id)
         try:

@@ -1,4 +1,4 @@
-"""What a checkpoint holds of a trainer, and how a trainer takes it back (saving itself is engine/checkpoint.py)."""
+"""What a checkpoint holds of a trainer, and how a trainer takes it back (saving itself is engine/store/checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import dataclasses
 
 import torch
 
-from engine.distributed import gather_objects
-from engine.epoch_sums import EpochSums
+from engine.training.distributed import gather_objects
+from engine.training.epoch_sums import EpochSums
 from engine.errors import InputError
 
 

@@ -12,10 +12,10 @@ import pandas as pd
 from engine.errors import InputError
 from engine.health.series import smoothed
 from engine.health.significance import skill_interval
-from engine.history import History
-from engine.logreader import read_any
-from engine.runlog import EVENTS_FILE
-from engine.runs import UNJUDGED, RunSummary, is_live, run_dirs, summarize_history, worst_finding
+from engine.store.history import History
+from engine.store.log_reader import read_any
+from engine.store.log_writer import EVENTS_FILE
+from engine.commands.runs import UNJUDGED, RunSummary, is_live, run_dirs, summarize_history, worst_finding
 
 METRICS = {"val_loss": "val loss", "train_loss": "train loss", "val_acc": "val direction accuracy",
            "skill": "skill vs baseline", "lr": "learning rate"}
@@ -257,7 +257,7 @@ def aligned_table(runs: list[LoadedRun], labels: list[str] | None = None) -> pd.
 
 def compare_csv(paths: list[str], out: str, force: bool = False) -> int:
     """`stockpred-tui compare RUN… --csv OUT`: the aligned table, refusing to overwrite without --force."""
-    from engine.export import _check_target, write_atomically
+    from engine.commands.export import _check_target, write_atomically
 
     target = Path(out)
     _check_target(target, force)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from engine.controls import Control
-from engine.distributed import PAUSED_POLL_S
+from engine.control.channel import Control
+from engine.training.distributed import PAUSED_POLL_S
 from engine.events import EndReason, HyperparamChanged, Paused, Resumed, SessionNote
 
 

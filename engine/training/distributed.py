@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from engine.controls import Control, ControlChannel
+from engine.control.channel import Control, ControlChannel
 from engine.errors import InputError
 
 ACTIONS = ("pause", "resume", "stop", "interrupt", "save", "set")

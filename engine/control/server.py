@@ -10,10 +10,10 @@ import time
 from collections import deque
 from pathlib import Path
 
-from engine import control_protocol as protocol
-from engine.control_connection import (Connection, bind_replacing_stale, last_line_end, peer_credentials, read_lines,
+from engine.control import protocol
+from engine.control.connection import (Connection, bind_replacing_stale, last_line_end, peer_credentials, read_lines,
                                        refuse)
-from engine.controls import Control, ControlChannel
+from engine.control.channel import Control, ControlChannel
 from engine.events import Event
 
 MAX_REPLIES = 1024 * 1024  # bytes of replies a client may leave unread before it is dropped

@@ -6,14 +6,14 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.allocator import keep_freed_memory
-from engine.checkpoint import load_checkpoint
+from engine.training.allocator import keep_freed_memory
+from engine.store.checkpoint import load_checkpoint
 from engine.config import Config, Origins, apply_overrides, config_from_dict, read_config_file, set_key
-from engine.controls import ControlChannel
-from engine.dataset import Scaler, prepare_data
+from engine.control.channel import ControlChannel
+from engine.data.dataset import Scaler, prepare_data
 from engine.errors import InputError
-from engine.distributed import SINGLE, World, device_for, resolve_device
-from engine.trainer import EventSink, Trainer
+from engine.training.distributed import SINGLE, World, device_for, resolve_device
+from engine.training.trainer import EventSink, Trainer
 
 DEFAULT_CONFIG = "config.yaml"
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from engine.session import RunOptions
+from engine.commands.trainer_setup import RunOptions
 
 
 def train_args(options: RunOptions) -> list[str]:
@@ -32,6 +32,6 @@ def torchrun_argv(options: RunOptions, nproc: int) -> list[str]:
 def launch_local(options: RunOptions, nproc: int) -> int:
     """Run N data-parallel processes on this machine and return the job's exit code."""
     env = dict(os.environ)
-    # torchrun would otherwise print a notice and pin every rank to one thread; engine.distributed.join decides.
+    # torchrun would otherwise print a notice and pin every rank to one thread; engine.training.distributed.join decides.
     env.setdefault("OMP_NUM_THREADS", str(max(1, len(os.sched_getaffinity(0)) // nproc)))
     return subprocess.call(torchrun_argv(options, nproc), env=env)

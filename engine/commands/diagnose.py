@@ -7,7 +7,7 @@ import os
 import sys
 
 from engine.health import SEVERITY_ORDER, evaluate
-from engine.logreader import read_any
+from engine.store.log_reader import read_any
 
 
 def _lines(path: str, history, notices: list[str], findings, as_json: bool) -> list[str]:

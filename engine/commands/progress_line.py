@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from engine.events import StepEvent
-from engine.progress import StepMeter
+from engine.step_meter import StepMeter
 
 TTY_INTERVAL_S = 0.5
 # In a file or a pipe every line stays: one per 30 s keeps a slow first epoch visibly alive without flooding the log.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.events import Event, StepEvent
-from engine.history import History
-from engine.logreader import LineParser, events_path
+from engine.store.history import History
+from engine.store.log_reader import LineParser, events_path
 
 
 class EventCollector:

@@ -10,10 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.errors import InputError
-from engine.multiproc import train_args
-from engine.runlog import EVENTS_FILE
-from engine.session import RunOptions, resolve_config
-from engine.runlog import run_dir_for
+from engine.commands.multiproc import train_args
+from engine.store.log_writer import EVENTS_FILE
+from engine.commands.trainer_setup import RunOptions, resolve_config
+from engine.store.log_writer import run_dir_for
 
 CONSOLE_FILE = "console.log"
 START_TIMEOUT_S = 300.0

@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Callable
 
-from engine.controls import Control, ControlChannel
+from engine.control.channel import Control, ControlChannel
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 

@@ -10,7 +10,7 @@ import pandas as pd
 from engine.errors import InputError
 from engine.safe_text import echo, short as _short
 
-BUNDLED_PRICES = Path(__file__).parent / "data" / "stocks.csv.gz"
+BUNDLED_PRICES = Path(__file__).parent / "stocks.csv.gz"
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close"]
 REQUIRED_COLUMNS = ["date", "open", "high", "low", "close", "volume"]
 GAP_DAYS = 60  # longer than any market closure; a hole this long means missing data

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from engine import control_protocol as protocol
-from engine.controls import validate_knob
+from engine.control import protocol
+from engine.control.channel import validate_knob
 from engine.errors import InputError
 from engine.events import Event, UnknownEventType, event_from_dict
-from engine.history import History
-from engine.logreader import LineParser
+from engine.store.history import History
+from engine.store.log_reader import LineParser
 
 RECV = 1024 * 1024
 MAX_SERVER_LINE = 64 * 1024 * 1024  # a log line longer than this is not ours: give up rather than buffer on

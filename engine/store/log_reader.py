@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from engine.config import Config
 from engine.errors import InputError
 from engine.events import EVENT_TYPES, Event, RunStarted, UnknownEventType, event_from_dict
-from engine.history import History
-from engine.runlog import EVENTS_FILE
+from engine.store.history import History
+from engine.store.log_writer import EVENTS_FILE
 from engine.safe_text import clean_text
 
 STEP_PREFIX = '{"type": "step", '
@@ -184,7 +184,7 @@ def read_any(path: str | Path) -> tuple[History, list[str]]:
     """Our run (directory or .jsonl), a Keras CSVLogger file or a Lightning metrics.csv."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        from engine.foreign_logs import read_foreign_csv
+        from engine.store.foreign_logs import read_foreign_csv
 
         return read_foreign_csv(path)
     if not path.exists():

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from engine.controls import Control, validate_knob
+from engine.control.channel import Control, validate_knob
 from engine.errors import InputError
 
 PROTOCOL_VERSION = 1

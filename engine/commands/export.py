@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.errors import InputError
-from engine.logreader import read_any
+from engine.store.log_reader import read_any
 
 
 def epoch_table(path: str) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.dataset import PreparedData
+from engine.data.dataset import PreparedData
 
 EVAL_BATCH = 4096
 

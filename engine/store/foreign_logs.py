@@ -10,7 +10,7 @@ import pandas as pd
 
 from engine.errors import InputError
 from engine.events import EpochEvent, RunStarted
-from engine.history import History
+from engine.store.history import History
 
 # Our epoch field -> candidate column names, first match wins.
 KERAS_COLUMNS = {"train_loss": ["loss"], "val_loss": ["val_loss"], "val_acc": ["val_accuracy", "val_acc", "val_binary_accuracy"],
