@@ -73,3 +73,14 @@ def validate_knob(name: str, text_or_value: str | float) -> float:
     if value > knob.high:
         raise InputError(knob.label, f"must be at most {knob.high:g}")
     return value
+
+
+def knob_values(config: dict) -> dict[str, float | None]:
+    """Each knob's value in a config mapping (a run's resolved config), read at the knob's config path."""
+    values = {}
+    for name, knob in KNOBS.items():
+        node = config
+        for part in knob.config_path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        values[name] = node
+    return values

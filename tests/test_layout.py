@@ -69,3 +69,19 @@ def test_each_package_says_what_it_holds_and_may_import():
     for package in [ENGINE, *(ENGINE / layer for layer in LAYERS[1:])]:
         doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text())) or ""
         assert doc and ("May import" in doc or package == ENGINE), package
+
+
+def test_patience_counts_epochs_without_a_gain_and_a_nan_is_none():
+    from engine.early_stopping import Patience
+
+    patience = Patience(patience=2, min_delta=1e-3)
+    gains = [patience.update(epoch, loss) for epoch, loss in enumerate([1.0, 0.9, 0.8995, float("nan")], start=1)]
+    assert gains == [True, True, False, False] and patience.best_epoch == 2 and patience.exhausted
+
+
+def test_knob_values_reads_each_knob_at_its_config_path():
+    from engine.config import Config
+    from engine.knobs import knob_values
+
+    assert knob_values(Config().model_dump()) == {"lr": 0.001, "weight_decay": 0.0001, "dropout": 0.3, "clf_weight": 0.5}
+    assert knob_values({}) == {"lr": None, "weight_decay": None, "dropout": None, "clf_weight": None}
