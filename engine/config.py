@@ -1,14 +1,17 @@
-"""Typed run configuration: YAML in, validated pydantic models out, one-line errors."""
+"""Typed run configuration: the pydantic models and the one loader (a base plus labelled overrides, validated once)."""
 
 from __future__ import annotations
 
+import copy
 import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.config_file import parse_value, read_config_file
 from engine.errors import InputError
 from engine.knobs import KNOBS
 from engine.safe_text import echo, short as _short
@@ -128,6 +131,58 @@ class Config(_Strict):
         return value
 
 
+DEFAULTS_LABEL = "config"  # blamed for a bad value that neither a file nor an option set (the defaults are valid)
+
+
+@dataclass(frozen=True)
+class Override:
+    """One value put over the base config, with the option that put it there (blamed when the value is bad)."""
+
+    path: tuple[str, ...]
+    value: Any
+    label: str = "--set"
+
+    @classmethod
+    def parse(cls, text: str, label: str = "--set") -> Override:
+        """'a.b=value' as an override of key path a.b, the value typed as YAML ('3' -> 3, '[A, B]' -> a list)."""
+        key, sep, raw = text.partition("=")
+        if not sep or not key.strip():
+            raise InputError(label, f"expected key=value, got {echo(text)}")
+        return cls(tuple(key.strip().split(".")), parse_value(raw, label), label)
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[Override | str] = (), base: Mapping | None = None,
+                base_label: str = DEFAULTS_LABEL) -> Config:
+    """The one way to a Config: a base (the YAML at `path`, else a stored mapping such as a checkpoint's, else the
+    defaults), the overrides put over it in order ('a.b=1' text counts as --set), validated once.
+
+    A bad value is blamed on the override that set it, else on the file (or `base_label`).
+    """
+    if path and base is not None:
+        raise ValueError("a config comes from a file or from a stored mapping, not both")
+    raw, source = (read_config_file(path), str(path)) if path else (copy.deepcopy(base) if base is not None else {}, base_label)
+    if not isinstance(raw, dict):
+        raise InputError(source, "top level must be a mapping of sections")
+    labelled = [Override.parse(item) if isinstance(item, str) else item for item in overrides]
+    for override in labelled:
+        _put(raw, override)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        raise _describe(error, source, {override.path: override.label for override in labelled}) from None
+
+
+def _put(raw: dict, override: Override) -> None:
+    """Set the override's value at its key path of a raw config mapping, making sections on the way."""
+    node = raw
+    for part in override.path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise InputError(override.label, f"'{_short('.'.join(override.path))}': '{_short(part)}' is not a section")
+        node = child
+    node[override.path[-1]] = override.value
+
+
 def _known_keys(model: type[BaseModel], path: tuple) -> list[str]:
     """Field names valid at a key path, for 'did you mean' hints."""
     for part in path:
@@ -138,21 +193,15 @@ def _known_keys(model: type[BaseModel], path: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-MAX_CONFIG_BYTES = 1_000_000
-MAX_EXPANDED_NODES = 10_000  # a full config has about 60 values; YAML aliases must not multiply that into millions
-Origins = dict[tuple[str, ...], str]
-
-
 def _nearest_key(name: str, known: list[str]) -> list[str]:
     """A close spelling, or the key whose word initials are `name` ('lr' -> 'learning_rate')."""
     initials = [key for key in known if "".join(word[:1] for word in key.split("_")) == name.lower()]
     return difflib.get_close_matches(name, known, n=1) or initials[:1]
 
 
-def _blame(loc: tuple, origins: Origins | None, source: str) -> str:
-    """Who set the value at `loc`: a command-line option, or else the config file."""
+def _blame(loc: tuple, origins: dict[tuple[str, ...], str], source: str) -> str:
+    """Who set the value at `loc`: the option that set it or a section above it, or else the base."""
     loc = tuple(str(part) for part in loc)
-    origins = origins or {}
     for end in range(len(loc), 0, -1):
         if loc[:end] in origins:
             return origins[loc[:end]]
@@ -161,8 +210,8 @@ def _blame(loc: tuple, origins: Origins | None, source: str) -> str:
     return below[-1] if below else source
 
 
-def describe_validation_error(error: ValidationError, source: str, origins: Origins | None = None) -> InputError:
-    """Turn the first pydantic error into one line naming where it came from, the key path and the problem."""
+def _describe(error: ValidationError, source: str, origins: dict[tuple[str, ...], str]) -> InputError:
+    """The first pydantic error as one line naming who set the value, the key path and the problem."""
     first = error.errors()[0]
     loc = tuple(first["loc"])
     key = _short(".".join(str(p) for p in loc) or "(top level)")
@@ -173,105 +222,3 @@ def describe_validation_error(error: ValidationError, source: str, origins: Orig
         return InputError(where, f"unknown key '{key}'{hint}")
     message = first["msg"].removeprefix("Value error, ")
     return InputError(where, f"{key}: {message} (got {echo(first.get('input'))})")
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """Split 'a.b=value' into a key path and a YAML-typed value."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise InputError("--set", f"expected key=value, got {echo(text)}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    _check_expansion(value, "--set")
-    return key.strip().split("."), value
-
-
-def set_key(raw: dict, path: list[str], value: Any, label: str = "--set", origins: Origins | None = None) -> None:
-    """Put `value` at a key path of a raw config mapping, remembering that `label` set it."""
-    node = raw
-    for part in path[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise InputError(label, f"'{_short('.'.join(path))}': '{_short(part)}' is not a section")
-        node = child
-    node[path[-1]] = value
-    if origins is not None:
-        origins[tuple(path)] = label
-
-
-def apply_overrides(raw: dict, overrides: list[str], origins: Origins | None = None, label: str = "--set") -> dict:
-    """Apply '--set key=value' overrides to a raw config mapping."""
-    for text in overrides:
-        path, value = parse_override(text)
-        set_key(raw, path, value, label, origins)
-    return raw
-
-
-def config_from_dict(raw: dict, source: str = "config", origins: Origins | None = None) -> Config:
-    """Validate a raw mapping into a Config or raise a one-line InputError blaming the file or option at fault."""
-    if not isinstance(raw, dict):
-        raise InputError(source, "top level must be a mapping of sections")
-    try:
-        return Config.model_validate(raw)
-    except ValidationError as error:
-        raise describe_validation_error(error, source, origins) from None
-
-
-def _check_expansion(value: Any, source: str) -> None:
-    """Refuse YAML whose aliases expand beyond MAX_EXPANDED_NODES values (a 'billion laughs'), or refer to themselves."""
-    sizes: dict[int, int] = {}
-
-    def size(node: Any) -> int:
-        if not isinstance(node, (dict, list)):
-            return 1
-        if id(node) in sizes:
-            if sizes[id(node)] < 0:
-                raise InputError(source, "a YAML alias refers to itself")
-            return sizes[id(node)]
-        sizes[id(node)] = -1
-        children = node.values() if isinstance(node, dict) else node
-        total = 1 + sum(size(child) for child in children)
-        if total > MAX_EXPANDED_NODES:
-            raise InputError(source, f"YAML expands to more than {MAX_EXPANDED_NODES:,} values (aliases?); not a config")
-        sizes[id(node)] = total
-        return total
-
-    size(value)
-
-
-def read_config_file(path: str | Path) -> dict:
-    """Read a YAML config file (at most 1 MB) into a raw mapping."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(str(path), "file not found") from None
-    except OSError as error:
-        raise InputError(str(path), f"cannot read ({error.strerror or error})") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise InputError(str(path), f"larger than {MAX_CONFIG_BYTES // 1_000_000} MB; not a config file")
-    try:
-        raw = yaml.safe_load(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(str(path), "not UTF-8 text; expected a YAML config") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        problem = _short(str(getattr(error, "problem", None) or error).splitlines()[0])
-        raise InputError(str(path), f"{where}invalid YAML ({problem})") from None
-    except RecursionError:
-        raise InputError(str(path), "YAML nested too deeply; not a config") from None
-    _check_expansion(raw, str(path))
-    return raw or {}
-
-
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read YAML (or defaults), apply overrides and validate once."""
-    raw = read_config_file(path) if path else {}
-    origins: Origins = {}
-    if isinstance(raw, dict):
-        apply_overrides(raw, overrides or [], origins)
-    return config_from_dict(raw, str(path) if path else "config", origins)

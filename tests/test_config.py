@@ -1,12 +1,17 @@
-"""Config validation: good files, each class of bad input, overrides through the same checks."""
+"""Config validation: good files, each class of bad input, overrides through the same checks, one loader for all."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from engine.config import Config, load_config
+from engine.config import Config, Override, load_config
 from engine.errors import InputError
+from tests.histories import healthy_run
+from tests.test_logs import write_log
 from tui.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,3 +103,88 @@ def test_a_set_value_overrides_the_file_and_is_not_blamed_on_it(tmp_path):
     (tmp_path / "c.yaml").write_text("training:\n  batch_size: 0\n")
     config, _ = resolve_config(RunOptions("c.yaml", "prices 2024.csv", 7, None, ["training.batch_size=32"]))
     assert (config.training.batch_size, config.training.epochs, config.data.source) == (32, 7, "prices 2024.csv")
+
+
+def test_an_override_parses_as_typed_yaml_and_the_loader_applies_them_in_order():
+    assert Override.parse("training.learning_rate=0.002") == Override(("training", "learning_rate"), 0.002, "--set")
+    assert Override.parse("data.tickers=[A, B]", "--x").value == ["A", "B"]
+    base = {"training": {"epochs": 4}}
+    config = load_config(None, [Override(("training", "epochs"), 0, "--epochs"), "training.epochs=9"], base=base)
+    assert config.training.epochs == 9 and base == {"training": {"epochs": 4}}  # the last one wins; the base is copied
+    with pytest.raises(InputError, match=r"^--epochs: training\.epochs: .* \(got 0\)$"):
+        load_config(None, ["training.epochs=9", Override(("training", "epochs"), 0, "--epochs")])
+    with pytest.raises(InputError, match=r"^x\.pt \(config\): training\.epochs"):
+        load_config(None, base={"training": {"epochs": 0}}, base_label="x.pt (config)")
+
+
+def test_data_goes_in_verbatim_but_set_is_typed():
+    from engine.commands.trainer_setup import RunOptions, resolve_config
+
+    assert resolve_config(RunOptions(data="2024"))[0].data.source == "2024"
+    with pytest.raises(InputError, match=r"^--set: data\.source: Input should be a valid string \(got 2024\)"):
+        resolve_config(RunOptions(overrides=["data.source=2024"]))
+
+
+@pytest.fixture
+def loader_calls(monkeypatch):
+    """Every call of the one loader, whoever makes it: (file, base label, override labels)."""
+    import engine.commands.trainer_setup as trainer_setup
+    import engine.config as config_module
+
+    calls, real = [], config_module.load_config
+
+    def spy(path=None, overrides=(), base=None, base_label=config_module.DEFAULTS_LABEL):
+        calls.append((path, base_label if base is not None else None, [o.label for o in overrides]))
+        return real(path, overrides, base, base_label)
+
+    monkeypatch.setattr(config_module, "load_config", spy)
+    monkeypatch.setattr(trainer_setup, "load_config", spy)
+    return calls
+
+
+def _checkpoint(path, config):
+    import torch
+
+    torch.save({"format": 1, "model": {}, "optimizer": {}, "epoch": 1, "step": 10, "config": config, "scaler": {},
+                "hparams": {}, "rng": {}}, path)
+
+
+def test_train_resume_and_runs_all_go_through_the_one_loader_and_blame_who_set_the_value(tmp_path, capsys, loader_calls):
+    assert main(["train", "--epochs", "0", "--threads", "2"]) == 2
+    assert capsys.readouterr().err.startswith("error: --epochs: training.epochs: Input should be greater than or equal to 1")
+    assert loader_calls[-1] == (None, None, ["--set", "--epochs"])
+
+    (tmp_path / "config.yaml").write_text("training:\n  batch_size: 0\n")
+    assert main(["dashboard", "--data", "synthetic"]) == 2
+    assert capsys.readouterr().err.startswith("error: config.yaml: training.batch_size: Input should be greater")
+    assert loader_calls[-1] == ("config.yaml", None, ["--data"])
+
+    _checkpoint(tmp_path / "c.pt", {"training": {"epochs": 0}})
+    assert main(["train", "--resume", "c.pt", "--set", "seed=3"]) == 2  # ./config.yaml is not read when resuming
+    assert capsys.readouterr().err.startswith("error: c.pt (config): training.epochs: Input should be greater")
+    assert loader_calls[-1] == (None, "c.pt (config)", ["--set"])
+
+    run = tmp_path / "elsewhere" / "run-1"
+    run.mkdir(parents=True)
+    write_log(run / "events.jsonl", healthy_run(3))
+    (tmp_path / "config.yaml").write_text(f"log_dir: {run.parent}\n")
+    assert main(["runs", "--json"]) == 0
+    assert [row["path"] for row in json.loads(capsys.readouterr().out)] == [str(run)]
+    assert loader_calls[-1] == ("config.yaml", None, [])
+
+    (tmp_path / "config.yaml").write_text("log_dir: 5\n")
+    assert main(["runs"]) == 2
+    assert capsys.readouterr().err == "error: config.yaml: log_dir: Input should be a valid string (got 5)\n"
+
+
+def test_runs_without_a_config_file_looks_in_the_models_default_log_dir(capsys, loader_calls):
+    assert main(["runs"]) == 2
+    assert capsys.readouterr().err == f"error: {Config().log_dir}: no such log directory\n"
+    assert loader_calls == [(None, None, [])]
+
+
+def test_runs_reads_config_yaml_without_importing_torch(tmp_path):
+    (tmp_path / "config.yaml").write_text("log_dir: nowhere\n")
+    code = "import sys\nfrom tui.cli import main\ncode = main(['runs'])\nprint(code, 'torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert (result.stdout.split(), result.stderr) == (["2", "False"], "error: nowhere: no such log directory\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from engine.errors import EnvironmentProblem, InputError
 
@@ -79,20 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace):
+    """The run options of `dashboard` and `train`."""
     from engine.commands.trainer_setup import RunOptions
 
-    threads = [f"threads={args.threads}"] if args.threads else []
+    threads = [f"threads={args.threads}"] if args.threads else []  # argparse checked it: the label is never blamed
     return RunOptions(args.config, args.data, args.epochs, args.resume, [*args.overrides, *threads], args.run_dir)
 
 
 def _log_dir(args: argparse.Namespace) -> str:
+    """--log-dir, else log_dir of ./config.yaml (read by the run's own loader, so with its default); torch stays out."""
     if args.log_dir:
         return args.log_dir
-    from engine.commands.trainer_setup import DEFAULT_CONFIG
-    from engine.config import read_config_file
+    from engine.config import load_config
+    from engine.config_file import default_config_file
 
-    raw = read_config_file(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).is_file() else {}
-    return str(raw.get("log_dir", "logs")) if isinstance(raw, dict) else "logs"
+    return load_config(default_config_file()).log_dir
 
 
 def dispatch(args: argparse.Namespace) -> int:

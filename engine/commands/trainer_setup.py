@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from engine.training.allocator import keep_freed_memory
 from engine.store.checkpoint import load_checkpoint
-from engine.config import Config, Origins, apply_overrides, config_from_dict, read_config_file, set_key
+from engine.config import Config, Override, load_config
+from engine.config_file import default_config_file
 from engine.control.channel import ControlChannel
 from engine.data.dataset import Scaler, prepare_data
 from engine.errors import InputError
 from engine.training.distributed import SINGLE, World, device_for, resolve_device
 from engine.training.trainer import EventSink, Trainer
-
-DEFAULT_CONFIG = "config.yaml"
 
 
 @dataclass
@@ -29,33 +26,31 @@ class RunOptions:
     overrides: list[str] = field(default_factory=list)
     run_dir: str | None = None
 
+    def labelled_overrides(self) -> list[Override]:
+        """The values the options put over the base config, in order, each labelled with its option."""
+        labelled = [Override.parse(text) for text in self.overrides]
+        if self.data:  # a path goes in verbatim: YAML could turn a name like '2024.csv' into something else
+            labelled.append(Override(("data", "source"), self.data, "--data"))
+        if self.epochs is not None:
+            labelled.append(Override(("training", "epochs"), self.epochs, "--epochs"))
+        return labelled
+
 
 def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
     """The validated config (the checkpoint's when resuming) and the checkpoint state, if any.
 
-    `--config` with `--resume` is refused: a resumed run keeps its checkpoint's config, changed only by `--set`.
-    Errors name the option that set a bad value (`--set`, `--data`, `--epochs`) or else the file.
+    The base is the checkpoint's config when resuming, else --config, else ./config.yaml when present, else the
+    defaults. `--config` with `--resume` is refused: a resumed run keeps its checkpoint's config, changed only by
+    `--set`. Errors name the option that set a bad value (`--set`, `--data`, `--epochs`) or else the file.
     """
     if options.resume and options.config:
         raise InputError("--config", "cannot be combined with --resume (a resumed run keeps its checkpoint's "
                                      "config); change values with --set key=value")
     state = load_checkpoint(options.resume) if options.resume else None
+    overrides = options.labelled_overrides()
     if state is not None:
-        raw, source = copy.deepcopy(state["config"]), f"{options.resume} (config)"
-    elif options.config or Path(DEFAULT_CONFIG).is_file():
-        source = options.config or DEFAULT_CONFIG
-        raw = read_config_file(source)
-    else:
-        raw, source = {}, "config"
-    if not isinstance(raw, dict):
-        raise InputError(source, "top level must be a mapping of sections")
-    origins: Origins = {}
-    apply_overrides(raw, options.overrides, origins)
-    if options.data:  # a path goes in verbatim: YAML could turn a name like '2024.csv' into something else
-        set_key(raw, ["data", "source"], options.data, "--data", origins)
-    if options.epochs is not None:
-        set_key(raw, ["training", "epochs"], options.epochs, "--epochs", origins)
-    return config_from_dict(raw, source, origins), state
+        return load_config(None, overrides, base=state["config"], base_label=f"{options.resume} (config)"), state
+    return load_config(options.config or default_config_file(), overrides), None
 
 
 def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, controls: ControlChannel | None = None,
