@@ -438,7 +438,8 @@ class _FailingListener:
 
 def test_running_out_of_file_descriptors_pauses_accepting(make_run):
     run = make_run()
-    run.server._listener = _FailingListener(run.server._listener, failures=2)
+    listener = run.server._listener
+    listener.sock = _FailingListener(listener.sock, failures=2)
     client = ControlClient(run.server.path, backlog=False, timeout=30)  # waits in the accept queue meanwhile
     client.pause()
     wait_for(lambda: any(c.action == "pause" for c in run.received), what="the control after the pause")
