@@ -1,5 +1,6 @@
 """The device panel: figures from a fake provider, dashes without NVML, this process's CPU and RSS."""
 
+import os
 import sys
 
 from engine.commands.device_stats import DeviceStats, NvmlStats, ProcessStats, provider_for
@@ -32,12 +33,30 @@ def test_without_the_nvml_package_every_gpu_figure_is_a_dash(monkeypatch):
     assert isinstance(provider_for("cpu"), ProcessStats) and isinstance(provider_for("cuda:1"), NvmlStats)
 
 
+def cpu_seconds() -> float:
+    """This process's CPU time as os.times() counts it (whole clock ticks), the figure ProcessStats reads."""
+    times = os.times()
+    return times.user + times.system
+
+
+def work_until_cpu_time_advances(chunks: int = 10_000) -> None:
+    """Compute until os.times() has counted more CPU time; a fixed amount of work can fit inside one clock tick."""
+    start = cpu_seconds()
+    for _ in range(chunks):  # bounded: one chunk is ~1 ms of CPU, so this gives up only if the clock never moves
+        sum(i * i for i in range(10_000))
+        if cpu_seconds() > start:
+            return
+
+
 def test_process_stats_measure_cpu_between_reads():
     clock = iter([0.0, 1.0])
+    started = cpu_seconds()
     stats = ProcessStats(clock=lambda: next(clock))
-    sum(i * i for i in range(200_000))  # some CPU time between the two readings
+    work_until_cpu_time_advances()
     reading = stats.read()
-    assert reading.cpu_percent > 0 and reading.rss > 10 * 2 ** 20
+    # The CPU time used between the two reads, over the fake clock's 1 s between them.
+    assert 0 < reading.cpu_percent <= 100 * (cpu_seconds() - started) + 1e-9
+    assert reading.rss > 10 * 2 ** 20
 
 
 class WithDevice(DashboardApp):

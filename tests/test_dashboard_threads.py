@@ -1,11 +1,16 @@
 """threads: auto counts the idle cores of the affinity mask; --threads and the config refuse nonsense."""
 
 import pytest
+import torch
 
 from engine.config import load_config
+from engine.data.dataset import prepare_data
 from engine.errors import InputError
+from engine.events import EpochEvent
 from engine.training import threads
 from engine.training.threads import auto_threads, free_cores, resolve_threads
+from engine.training.trainer import Trainer
+from tests.run_helpers import events
 from tui.cli import build_parser
 
 
@@ -72,3 +77,32 @@ def test_the_governor_counts_this_process_as_its_own_and_follows_a_neighbour_tha
     assert epoch(2.0, own_cores=1.0, idle_fraction=0.0) == 1  # a neighbour took a core
     assert epoch(2.0, own_cores=1.0, idle_fraction=0.5) == 2  # it left
     assert threads.ThreadGovernor(3).review() is None  # a fixed setting is never changed
+
+
+def test_auto_threads_are_decided_again_at_epoch_ends_and_each_change_is_noted(tiny, monkeypatch):
+    """A neighbour takes one of two cores from the end of epoch 1 until the end of epoch 3: the run goes down to one
+    thread and back up, each epoch logs the count it ran with and each change leaves a note in the log."""
+    monkeypatch.delenv("STOCKPRED_THREADS", raising=False)
+    monkeypatch.setattr(threads, "allowed_cpus", lambda: [0, 1])
+    monkeypatch.setattr(threads, "own_cpu_seconds", lambda: 0.0)  # only the neighbour's load decides
+    neighbours = [0]
+    # What the governor measures as idle: its view of the neighbours' load, whatever the machine really does.
+    monkeypatch.setattr(threads, "free_cores", lambda cpus, before, after: len(cpus) - neighbours[0])
+
+    def neighbour_comes_and_goes(event):
+        if isinstance(event, EpochEvent) and event.epoch in (1, 3):
+            neighbours[0] = 1 if event.epoch == 1 else 0
+
+    config = tiny("threads=auto", "training.epochs=5", "training.early_stopping.enabled=false")
+    trainer = Trainer(config, prepare_data(config), sinks=[neighbour_comes_and_goes])
+    kept = torch.get_num_threads()
+    try:
+        assert trainer.run().reason == "completed"
+    finally:
+        torch.set_num_threads(kept)  # the trainer set this (the test's) thread's count
+    logged = events(trainer.run_dir)
+    assert next(e for e in logged if e["type"] == "run_start")["data"]["threads"] == 2
+    counts = [e["threads"] for e in logged if e["type"] == "epoch"]
+    assert counts[0] == 2 and [c for i, c in enumerate(counts) if i == 0 or c != counts[i - 1]] == [2, 1, 2]
+    notes = [e["what"] for e in logged if e["type"] == "note" and e["source"] == "threads: auto"]
+    assert [note.split(" (")[0] for note in notes] == ["threads 2 -> 1", "threads 1 -> 2"]

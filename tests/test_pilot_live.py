@@ -128,10 +128,16 @@ async def test_dropout_of_one_is_rejected(tmp_path):
 
 async def test_apply_remedy_key_applies_the_status_panels_suggestion(tmp_path):
     app = app_for(tmp_path, "training.learning_rate=0.0005", "training.weight_decay=0.001", "model.dropout=0.4")
+    # Paused at the first step boundary, before anything is measured: the note's over-regularised settings then warn
+    # with a remedy. Pressing space once the run shows would let a slow machine finish an epoch first, and after one
+    # or two epochs that finding is only "watching whether the run learns", with no remedy to apply.
+    app.controls.pause()
     async with app.run_test(size=SIZE) as pilot:
-        await pause(app, pilot)
+        await wait_until(pilot, lambda: app.history.state == "paused")
+        assert not app.history.epochs and app.trainer.paused
         await wait_until(pilot, lambda: top_suggestion(app.findings))  # the throttled redraw computes findings
         finding, suggestion = top_suggestion(app.findings)
+        assert (finding.rule, suggestion.name, suggestion.value) == ("over_regularised", "weight_decay", 1e-4)
         assert f"press a to {suggestion.label}" in str(app.query_one("#status").render())
         await pilot.press("a")
         await wait_until(pilot, lambda: app.trainer.hparams[suggestion.name] == suggestion.value)
