@@ -44,7 +44,7 @@ def dashboard(logs):
     app = live_app(options(logs))
     app.quitting = True  # leave when the run ends, as after answering the quit dialog
     app.run(headless=True, size=(120, 40))
-    return steady([r["samples_per_s"] for r in app.history.rows()])
+    return steady([r.samples_per_s for r in app.history.rows()])
 
 
 def measure(mode):

@@ -94,10 +94,9 @@ def computed_onset(path: Path, truth: str) -> int | None:
     """Onset by definition: the first non-finite or above-10 loss, or the epoch after the best val loss."""
     rows = read_any(path)[0].rows()
     if truth == "exploding":
-        return next(r["epoch"] for r in rows if any(not finite(r.get(k)) or r[k] > 10 for k in ("train_loss", "val_loss")
-                                                     if r.get(k) is not None))
+        return next(r.epoch for r in rows if any(not finite(v) or v > 10 for v in (r.train_loss, r.val_loss) if v is not None))
     if truth == "overfitting":
-        return min((r for r in rows if finite(r.get("val_loss"))), key=lambda r: r["val_loss"])["epoch"] + 1
+        return min((r for r in rows if finite(r.val_loss)), key=lambda r: r.val_loss).epoch + 1
     return None
 
 

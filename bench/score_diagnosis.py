@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.health import evaluate  # noqa: E402
+from engine.health import run_rules  # noqa: E402
 from engine.store.log_reader import read_any  # noqa: E402
 
 QUIET = {"healthy", "noisy-fine", "harder-val", "nothing-learnable"}
@@ -61,10 +61,10 @@ class RunScore:
 def score_run(path: Path, label: str, onset: int | None) -> RunScore:
     """Final verdict plus a replay, epoch by epoch."""
     history, _ = read_any(path)
-    got = verdict(evaluate(history))
+    got = verdict(run_rules(history))
     alarms, delay = [], None
     for epoch in sorted(history.epochs):
-        seen = verdict(evaluate(history.upto(epoch)))
+        seen = verdict(run_rules(history.upto(epoch)))
         if seen not in ("quiet", "nothing-learnable"):
             alarms.append(epoch)
         if delay is None and label not in QUIET and onset is not None and right(label, seen):

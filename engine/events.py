@@ -157,6 +157,10 @@ class EndReason(StrEnum):
     ERROR = "error"
 
 
+FINISHED = frozenset({EndReason.COMPLETED, EndReason.EARLY_STOP})  # ended as planned: nothing to resume
+FAILED = frozenset({EndReason.DIVERGED, EndReason.ERROR})  # the training itself went wrong (exit status 1)
+
+
 @dataclass
 class RunEnded(Event):
     """The run is over; `reason` is completed, early_stop, stopped, interrupted, diverged or error."""

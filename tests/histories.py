@@ -10,7 +10,7 @@ from engine.store.history import History
 
 BASELINES = {"train": {"reg": 1.0, "clf": 0.6931, "up_rate": 0.5, "majority_acc": 0.5, "windows": 8000},
              "val": {"reg": 1.0, "clf": 0.6931, "up_rate": 0.52, "majority_acc": 0.48, "windows": 1600}}
-# The note's unscaled returns: a constant predictor scores 0.5·ln 2 plus an MSE of ~0.0006.
+# The troubleshooting guide's unscaled returns: a constant predictor scores 0.5·ln 2 plus an MSE of ~0.0006.
 NOTE_BASELINES = {"train": {"reg": 0.00064, "clf": 0.6931, "up_rate": 0.5, "majority_acc": 0.5, "windows": 8000},
                   "val": {"reg": 0.00058, "clf": 0.6931, "up_rate": 0.5, "majority_acc": 0.5, "windows": 1600}}
 
@@ -52,7 +52,7 @@ def noisy_fine_run(epochs: int = 30) -> list:
 
 
 def overfitting_run() -> list:
-    """The classic shape ending at the note's numbers: train falls to 0.296 while val, below the constant baseline 0.347
+    """The classic shape ending at the troubleshooting guide's numbers: train falls to 0.296 while val, below the constant baseline 0.347
     at first, rises from its best (epoch 8) to 0.378."""
     events = [start(baselines=NOTE_BASELINES)]
     for n in range(1, 21):

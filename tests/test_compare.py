@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from engine.commands.compare import aligned_table, curve, differing_keys, gather, legend_labels, load_run, run_stats
+from engine.commands.runs import summarize_history
 from engine.config import load_config
-from engine.events import RunEnded, RunStarted
+from engine.events import HyperparamChanged, RunEnded, RunStarted
 from tests.histories import BASELINES, epoch
 from tests.test_logs import write_log
 from tui.cli import main
@@ -82,6 +83,22 @@ def test_stats_name_the_best_epoch_with_its_skill_interval(tmp_path):
     assert (stats.best_val, stats.best_epoch, stats.val_acc) == (1.0, 7, 0.53)
     assert stats.skill_low < stats.skill < stats.skill_high
     assert stats.samples_per_s == 2500.0 and stats.duration_s == pytest.approx(32.0) and stats.verdict
+
+
+def test_browser_and_compare_view_agree_on_skill_and_verdict_after_a_clf_weight_change(tmp_path):
+    # clf_weight 0.5 -> 0.9 after the best epoch (10): skill there is weighted with that epoch's 0.5, not the current 0.9.
+    events = run_events("run-a", epochs=10, ended=False)
+    events.append(HyperparamChanged("clf_weight", 0.5, 0.9, 10, 320, time=0.0))
+    events.append(epoch(11, 1.40, 1.40, clf_weight=0.9))
+    path = tmp_path / "run-a"
+    path.mkdir()
+    write_log(path / "events.jsonl", events)
+    run = load_run(path)
+    summary, stats = summarize_history(run.history, path, live=False), run_stats(run)
+    expected = 1 - 1.275 / (BASELINES["val"]["reg"] + 0.5 * BASELINES["val"]["clf"])
+    assert summary.best_epoch == stats.best_epoch == 10
+    assert summary.skill == pytest.approx(expected) and stats.skill == pytest.approx(expected)
+    assert summary.finding == stats.verdict == "ok"  # no warning reads the same in the browser and the compare view
 
 
 def test_aligned_table_has_one_row_per_run_and_epoch_with_gaps_for_foreign_logs(tmp_path):

@@ -63,8 +63,8 @@ def test_keras_csvlogger(tmp_path):
     path = tmp_path / "training.csv"
     path.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,0.70,0.51,0.71\n1,0.52,0.69,0.52,0.70\n2,0.53,12.0,0.5,0.9\n")
     history, notices = read_any(path)
-    assert history.source_format == "keras" and [r["epoch"] for r in history.rows()] == [1, 2, 3]
-    assert history.rows()[2]["train_loss"] == 12.0 and history.rows()[0]["val_acc"] == 0.51
+    assert history.source_format == "keras" and [r.epoch for r in history.rows()] == [1, 2, 3]
+    assert history.rows()[2].train_loss == 12.0 and history.rows()[0].val_acc == 0.51
     assert "no column for lr" in notices[0]
 
 
@@ -72,7 +72,7 @@ def test_lightning_metrics_csv_with_sparse_rows(tmp_path):
     path = tmp_path / "metrics.csv"
     path.write_text("epoch,step,train_loss_step,train_loss_epoch,val_loss\n0,9,0.8,,\n0,9,,0.75,\n0,9,,,0.77\n1,19,,0.70,\n1,19,,,0.74\n")
     history, _ = read_any(path)
-    assert [(r["train_loss"], r["val_loss"]) for r in history.rows()] == [(0.75, 0.77), (0.70, 0.74)]
+    assert [(r.train_loss, r.val_loss) for r in history.rows()] == [(0.75, 0.77), (0.70, 0.74)]
 
 
 def test_diagnose_json_reports_findings_and_unevaluated_rules(tmp_path, capsys):

@@ -7,7 +7,7 @@ from tui.launch import replay_app
 
 
 async def test_replay_cursor_keys_and_a_finding_that_fires_mid_run(tmp_path):
-    # Val's rise from its best (epoch 8) exceeds its noise floor at epoch 11 of the note-like overfitting run.
+    # Val's rise from its best (epoch 8) exceeds its noise floor at epoch 11 of the guide-like overfitting run.
     app = replay_app(str(write_log(tmp_path / "events.jsonl", overfitting_run())))
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.cursor == 20
@@ -27,7 +27,7 @@ async def test_replay_cursor_keys_and_a_finding_that_fires_mid_run(tmp_path):
         assert "overfitting" not in _alarms(app)
         await pilot.press("g", "ctrl+a", "ctrl+k", "1", "2", "enter")
         await wait_until(pilot, lambda: app.cursor == 12)
-        assert app.findings and app.view().rows()[-1]["epoch"] == 12
+        assert app.findings and app.view().rows()[-1].epoch == 12
         await pilot.press("end")
         await wait_until(pilot, lambda: app.cursor == 20)
         await pilot.press("plus")

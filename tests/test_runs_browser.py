@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from engine.commands.compare import skill_of
 from engine.health import Finding
 from tests.conftest import wait_until
 from tests.histories import epoch
@@ -161,14 +160,13 @@ async def test_a_foreign_csv_compares_beside_our_runs_with_dashes(logs, tmp_path
 @pytest.fixture
 def pinned_health(monkeypatch):
     """Snapshots show layout: findings and skill intervals are pinned, so new health rules do not redraw them."""
-    def evaluate(history):
+    def run_rules(history):
         run_id = history.run.run_id if history.run else ""
-        return [Finding("overfitting", "warning", "pinned")] if run_id.endswith("-d") else []
+        return [Finding.warning("overfitting", "pinned")] if run_id.endswith("-d") else []
 
-    monkeypatch.setattr("engine.commands.runs.evaluate", evaluate)
+    monkeypatch.setattr("engine.commands.runs.run_rules", run_rules)
     monkeypatch.setattr("engine.commands.compare.skill_interval",
-                        lambda history, row: (skill_of(history, row), skill_of(history, row) - 0.03,
-                                              skill_of(history, row) + 0.03, 1600))
+                        lambda history, row: (history.skill(row), history.skill(row) - 0.03, history.skill(row) + 0.03, 1600))
 
 
 def test_browser_snapshot_80x24(snap_compare, logs, pinned_health):

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static
 
 from engine.commands.device_stats import provider_for
 from engine.events import ErrorEvent, HyperparamChanged, Paused, Resumed, RunEnded
-from engine.health import Finding, evaluate
+from engine.health import Finding, run_rules
 from engine.store.history import History
 from tui.dialogs.help_screen import HelpScreen
 from tui.messages import EventsArrived, Notice
@@ -147,7 +147,7 @@ class DashboardApp(App):
             if signature == self._drawn:
                 return
             self._drawn = signature
-            self.findings = evaluate(history) if history.epochs or history.run else []
+            self.findings = run_rules(history) if history.epochs or history.run else []
             self.query_one(LossChart).show(history, self.chart_mode)
             self.query_one(StatusPanel).show(self.findings, self.can_apply_remedy, history.fatal_error)
             self.query_one(HparamPanel).show(history)

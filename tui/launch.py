@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.errors import InputError
+from engine.events import FINISHED
 from engine.store.log_follower import LogFollower
 from engine.store.history import History
 from engine.store.log_reader import read_any, read_jsonl
@@ -74,7 +75,7 @@ def _farewell(app: LiveDashboard) -> None:
         return
     print(f"run {run_dir.name} {ended.reason}\nrun directory: {run_dir}\ncheckpoint: {ended.checkpoint or 'none written'}")
     checkpoint = ended.checkpoint or newest_checkpoint(run_dir)
-    if ended.reason not in ("completed", "early_stop") and checkpoint:
+    if ended.reason not in FINISHED and checkpoint:
         print(f"resume: {resume_command(checkpoint, headless=False)}")
 
 

@@ -11,9 +11,9 @@ from textual.worker import Worker, WorkerState
 from engine.control.channel import Control, Controller
 from engine.knobs import KNOBS, validate_knob
 from engine.errors import InputError
-from engine.events import CheckpointSaved, ErrorEvent, RunEnded
+from engine.events import CheckpointSaved, EndReason, ErrorEvent, RunEnded
 from engine.health import top_suggestion
-from engine.store.history import History
+from engine.store.history import History, RunState
 from engine.control.signals import EXIT_CODES, detach_from_terminal
 from tui.app import REDRAW_INTERVAL_S, DashboardApp
 from tui.dialogs.attach_quit_dialog import AttachQuitDialog
@@ -68,7 +68,7 @@ class LiveDashboard(DashboardApp):
 
     def on_unmount(self) -> None:
         """Leaving ends an in-process run cleanly (its log closes with run_end), unless the terminal hung up."""
-        if self.controls is not None and not self.attached and not self.hung_up and self.history.state != "ended":
+        if self.controls is not None and not self.attached and not self.hung_up and self.history.state is not RunState.ENDED:
             self.controls.stop()
 
     def _terminal_hung_up(self) -> None:
@@ -92,14 +92,14 @@ class LiveDashboard(DashboardApp):
         """The run's socket closed: after a stop we asked for, leave; otherwise say so and keep the last view."""
         if self.quitting:
             self.exit()
-        elif self.history.state != "ended":
+        elif self.history.state is not RunState.ENDED:
             self.notify(f"connection to the run lost: {message.reason}", severity="error", timeout=30)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Failures of the training worker are shown, never swallowed."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            if self.history.ended is None or self.history.ended.reason != "error":  # else the engine's error event said it
+            if self.history.ended is None or self.history.ended.reason != EndReason.ERROR:  # else the engine's error event said it
                 self.notify(f"training failed: {type(error).__name__}: {error}", severity="error", timeout=30)
             if self.quitting:
                 self.exit()
@@ -115,7 +115,7 @@ class LiveDashboard(DashboardApp):
     @property
     def live(self) -> bool:
         """True while an engine is running and can take controls."""
-        return self.controls is not None and self.history.state != "ended"
+        return self.controls is not None and self.history.state is not RunState.ENDED
 
     def _control(self, send, *args) -> bool:
         """Send one control; a refusal (a closed socket, a bad value) becomes a notification."""
@@ -137,7 +137,7 @@ class LiveDashboard(DashboardApp):
         """Pause at the next step, or resume."""
         if not self.live:
             return
-        self._control(self.controls.resume if self.history.state == "paused" else self.controls.pause)
+        self._control(self.controls.resume if self.history.state is RunState.PAUSED else self.controls.pause)
 
     def action_lr_up(self) -> None:
         """Raise the learning rate by the knob's key step."""

@@ -7,7 +7,7 @@ from textual.binding import Binding
 
 from engine.errors import InputError
 from engine.events import EpochEvent
-from engine.store.history import History
+from engine.store.history import History, RunState
 from tui.app import DashboardApp
 from tui.dialogs.value_dialog import ValueDialog
 from tui.sources import EventSource
@@ -73,7 +73,7 @@ class ReplayDashboard(DashboardApp):
     def redraw(self) -> None:
         super().redraw()
         self.query_one(ReplayBar).show(self.cursor, self.last_epoch, self.playing, SPEEDS[self.speed_index], self.following,
-                                         self.history.state == "ended")
+                                         self.history.state is RunState.ENDED)
 
     def move_to(self, epoch: int) -> None:
         """Put the cursor on an epoch (clamped) and redraw."""

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
+from engine.events import EpochEvent
+from engine.health.baseline import skill_interval
 from engine.health.series import smoothed
-from engine.health.significance import skill_interval
 from engine.store.history import History
 from engine.store.log_reader import read_any
 from engine.store.log_writer import EVENTS_FILE
@@ -70,7 +71,7 @@ class LoadedRun:
 
     def refresh_summary(self) -> None:
         """Recompute the summary after the history grew."""
-        self.summary = summarize_history(self.history, Path(self.summary.path), self.summary.state in ("running", "paused"))
+        self.summary = summarize_history(self.history, Path(self.summary.path), self.summary.live)
 
     def judge(self) -> None:
         """Run the health rules if loading left them for later."""
@@ -177,24 +178,14 @@ def legend_labels(runs: list[LoadedRun]) -> list[str]:
             for label, run in zip(labels, runs)]
 
 
-def skill_of(history: History, row: dict) -> float:
-    """1 − val/baseline at this epoch (the baseline weighted as the epoch's loss was); NaN without a baseline."""
-    baseline = history.baseline_loss("val", row.get("clf_weight"))
-    value = row.get("val_loss")
-    if not baseline or not isinstance(value, (int, float)):
-        return math.nan
-    return 1 - value / baseline
-
-
 def column(history: History, name: str) -> np.ndarray:
     """One epoch-table column as floats (NaN where missing); also 'skill' (vs baseline) and 'time' (cumulative
     training seconds, pauses excluded)."""
     if name == "time":
         return np.cumsum(column(history, "seconds"))
     rows = history.rows()
-    if name == "skill":
-        return np.array([skill_of(history, r) for r in rows], dtype=np.float64)
-    return np.array([r.get(name) if isinstance(r.get(name), (int, float)) else math.nan for r in rows], dtype=np.float64)
+    values = [history.skill(r) for r in rows] if name == "skill" else [getattr(r, name, None) for r in rows]
+    return np.array([v if isinstance(v, (int, float)) else math.nan for v in values], dtype=np.float64)
 
 
 def _points(y: np.ndarray, x: np.ndarray, ema: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -229,12 +220,11 @@ def run_stats(run: LoadedRun) -> RunStats:
     """Best val and its epoch, skill there with its 95% interval, accuracy there, the verdict, speed and duration."""
     run.judge()
     s, history = run.summary, run.history
-    row = history.epochs.get(s.best_epoch) if s.best_epoch is not None else None
-    interval = skill_interval(history, row) if row else None
-    skill = interval[0] if interval else (skill_of(history, row) if row else None)
-    skill = None if skill is None or not math.isfinite(skill) else skill
-    return RunStats(s.best_val, s.best_epoch, skill, interval[1] if interval else None, interval[2] if interval else None,
-                    s.val_acc, "ok" if s.finding == "–" else s.finding, s.samples_per_s, s.duration_s)
+    row: EpochEvent | None = history.epochs.get(s.best_epoch) if s.best_epoch is not None else None
+    skill = history.skill(row) if row is not None else None  # the same function as the summary's: the views agree
+    interval = skill_interval(history, row) if row is not None else None
+    low, high = (interval[1], interval[2]) if interval else (None, None)
+    return RunStats(s.best_val, s.best_epoch, skill, low, high, s.val_acc, s.finding, s.samples_per_s, s.duration_s)
 
 
 def aligned_table(runs: list[LoadedRun], labels: list[str] | None = None) -> pd.DataFrame:
@@ -242,8 +232,8 @@ def aligned_table(runs: list[LoadedRun], labels: list[str] | None = None) -> pd.
     labels = labels or legend_labels(runs)
     frames = []
     for run, label in zip(runs, labels):
-        rows = run.history.rows()
-        frame = pd.DataFrame(rows, columns=[c for c in TABLE_COLUMNS if c not in ("run", "label", "wall_s", "skill")])
+        logged = [c for c in TABLE_COLUMNS if c not in ("run", "label", "wall_s", "skill")]
+        frame = pd.DataFrame(run.history.records(), columns=logged)
         frame = frame.apply(pd.to_numeric, errors="coerce")
         frame.insert(0, "run", run.run_id)
         frame.insert(1, "label", label)

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from engine.health import SEVERITY_ORDER, evaluate
+from engine.health import SEVERITY_ORDER, run_rules
 from engine.store.log_reader import read_any
 
 
@@ -31,7 +31,7 @@ def _lines(path: str, history, notices: list[str], findings, as_json: bool) -> l
 def diagnose(path: str, as_json: bool = False, fail_on: str | None = None) -> int:
     """Print each finding; exit 1 when one is at least as severe as `fail_on` (warning or critical), else 0."""
     history, notices = read_any(path)
-    findings = evaluate(history)
+    findings = run_rules(history)
     failed = fail_on is not None and any(SEVERITY_ORDER[f.severity] <= SEVERITY_ORDER[fail_on] for f in findings)
     code = 1 if failed else 0
     try:

@@ -15,7 +15,7 @@ from engine.store.log_reader import read_any
 def epoch_table(path: str) -> pd.DataFrame:
     """The epoch table with per-group statistics flattened into columns."""
     history, _ = read_any(path)
-    return pd.json_normalize(history.rows(), sep=".")
+    return pd.json_normalize(history.records(), sep=".")
 
 
 def _check_target(target: Path, force: bool) -> None:

@@ -6,9 +6,9 @@ import sys
 
 from engine.control.channel import ControlChannel
 from engine.training.distributed import world_from_env
-from engine.events import EpochEvent, Event, RunEnded, RunStarted, StepEvent
+from engine.events import FAILED, FINISHED, EndReason, EpochEvent, Event, RunEnded, RunStarted, StepEvent
 from engine.commands.progress_line import ProgressLine
-from engine.health.note_rules import over_regularised
+from engine.health.regularisation import over_regularised
 from engine.store.history import History
 from engine.event_text import epoch_line, narrate
 from engine.commands.runs import newest_checkpoint, resume_command
@@ -62,7 +62,7 @@ def start_line(event: RunStarted) -> str:
 def farewell(run_dir, ended: RunEnded, headless: bool = True) -> str:
     """What a person needs after a run stops: where it lives, what was saved, how to continue."""
     lines = [f"run directory: {run_dir}", f"checkpoint: {ended.checkpoint or 'none written'}"]
-    if ended.reason not in ("completed", "early_stop"):
+    if ended.reason not in FINISHED:
         checkpoint = ended.checkpoint or newest_checkpoint(run_dir)
         if checkpoint:
             lines.append(f"resume: {resume_command(checkpoint, headless)}")
@@ -78,11 +78,11 @@ def train_headless(options: RunOptions) -> int:
     with StopSignals(controls) as signals:
         ended: RunEnded = trainer.run()
     if not world.is_main:
-        return signals.exit_code if signals.exit_code is not None and ended.reason == "interrupted" else 0
+        return signals.exit_code if signals.exit_code is not None and ended.reason == EndReason.INTERRUPTED else 0
     best = f"{ended.best_val_loss:.4f}" if ended.best_val_loss is not None else "n/a"
     print(f"Run {trainer.run_id} {ended.reason} after {ended.epoch} epochs; best val loss {best}; "
           f"log {trainer.run_dir / 'events.jsonl'}")
     print(farewell(trainer.run_dir, ended), flush=True)
-    if signals.exit_code is not None and ended.reason == "interrupted":
+    if signals.exit_code is not None and ended.reason == EndReason.INTERRUPTED:
         return signals.exit_code
-    return 1 if ended.reason in ("diverged", "error") else 0
+    return 1 if ended.reason in FAILED else 0

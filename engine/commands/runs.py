@@ -6,16 +6,34 @@ import math
 import shlex
 import zipfile
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from engine.control.connection import listening
 from engine.control.protocol import SOCKET_FILE, socket_address
 from engine.errors import InputError
-from engine.health import evaluate
-from engine.store.history import History
+from engine.events import EndReason
+from engine.health import run_rules
+from engine.store.history import History, RunState
 from engine.store.log_reader import read_jsonl
 from engine.store.log_writer import EVENTS_FILE
 
+
+class RunStatus(StrEnum):
+    """The runs table's word for one of our runs whose log has no end: live (running, paused) or crashed. An ended
+    run shows its EndReason, a foreign CSV its format."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    CRASHED = "crashed"
+
+
+LIVE = frozenset({RunStatus.RUNNING, RunStatus.PAUSED})
+# The states for which the runs table shows the command that continues the run from its newest checkpoint.
+RESUMABLE = frozenset({RunStatus.CRASHED, EndReason.STOPPED, EndReason.INTERRUPTED, EndReason.ERROR})
+NO_WARNING = "ok"  # the finding column when no rule warns; the compare view's verdict says the same
+UNJUDGED = "…"  # the finding column before the rules have run
+UNREAD = "–"  # the finding column of a log that could not be read
 
 
 @dataclass
@@ -40,6 +58,11 @@ class RunSummary:
     def to_dict(self) -> dict:
         """JSON-ready form."""
         return asdict(self)
+
+    @property
+    def live(self) -> bool:
+        """A process still trains this run (it answers on the control socket)."""
+        return self.state in LIVE
 
 
 def is_live(run_dir: Path) -> bool:
@@ -70,13 +93,14 @@ def resume_command(checkpoint: Path | str, headless: bool = True) -> str:
 
 
 def _state(history: History, live: bool) -> str:
+    """The runs table's state: a foreign log's format, an ended run's reason, else live or crashed."""
     if history.source_format != "stockpred":
         return history.source_format  # a Keras or Lightning CSV: no run state to tell
     if history.ended is not None:
         return history.ended.reason
     if live:
-        return "paused" if history.state == "paused" else "running"
-    return "crashed"
+        return RunStatus.PAUSED if history.state is RunState.PAUSED else RunStatus.RUNNING
+    return RunStatus.CRASHED
 
 
 def _finite(value) -> bool:
@@ -94,13 +118,10 @@ def summarize(run_dir: Path) -> RunSummary:
     return summarize_history(history, Path(run_dir), is_live(run_dir))
 
 
-UNJUDGED = "…"
-
-
 def worst_finding(history: History) -> str:
-    """'severity: rule' of the most severe warning or critical finding, or '–'."""
-    findings = [f for f in evaluate(history) if f.severity in ("critical", "warning")] if history.epochs else []
-    return f"{findings[0].severity}: {findings[0].rule}" if findings else "–"
+    """'severity: rule' of the most severe warning or critical finding, or 'ok'."""
+    findings = [f for f in run_rules(history) if f.severity in ("critical", "warning")] if history.epochs else []
+    return f"{findings[0].severity}: {findings[0].rule}" if findings else NO_WARNING
 
 
 def summarize_history(history: History, run_dir: Path, live: bool, judge: bool = True) -> RunSummary:
@@ -108,22 +129,20 @@ def summarize_history(history: History, run_dir: Path, live: bool, judge: bool =
     the health rules are left for later and the finding reads '…'."""
     state = _state(history, live)
     rows = history.rows()
-    best_row = min((r for r in rows if _finite(r.get("val_loss"))), key=lambda r: r["val_loss"], default=None)
-    best = best_row["val_loss"] if best_row else None
-    baseline = history.baseline_loss("val")
-    skill = 1 - best / baseline if best is not None and baseline else None
-    speeds = sorted(r["samples_per_s"] for r in rows if _finite(r.get("samples_per_s")))
-    seconds = [r["seconds"] for r in rows if _finite(r.get("seconds"))]
+    best_row = min((r for r in rows if _finite(r.val_loss)), key=lambda r: r.val_loss, default=None)
+    speeds = sorted(r.samples_per_s for r in rows if _finite(r.samples_per_s))
+    seconds = [r.seconds for r in rows if _finite(r.seconds)]
     finding = worst_finding(history) if judge else UNJUDGED
     resume = None
-    if state in ("crashed", "stopped", "interrupted", "error") and Path(run_dir).is_dir():
+    if state in RESUMABLE and Path(run_dir).is_dir():
         checkpoint = newest_checkpoint(run_dir)
         resume = resume_command(checkpoint) if checkpoint else None
     epochs = history.config.get("training", {}).get("epochs")
     run_id = history.run.run_id if history.run and history.source_format == "stockpred" else _foreign_id(Path(run_dir))
-    return RunSummary(run_id, str(run_dir), state, max(history.epochs, default=0), epochs, best, skill, finding,
+    return RunSummary(run_id, str(run_dir), state, max(history.epochs, default=0), epochs,
+                      best_row.val_loss if best_row else None, history.skill(best_row) if best_row else None, finding,
                       history.run.time if history.run and history.run.time else None, resume,
-                      best_row["epoch"] if best_row else None, best_row.get("val_acc") if best_row else None,
+                      best_row.epoch if best_row else None, best_row.val_acc if best_row else None,
                       speeds[len(speeds) // 2] if speeds else None, sum(seconds) if seconds else None)
 
 
@@ -143,7 +162,7 @@ def list_runs(log_dir: str | Path) -> list[RunSummary]:
             summaries.append(summarize(path))
         except InputError as error:
             summaries.append(RunSummary(path.name, str(path), f"unreadable ({error.problem})", 0, None, None, None,
-                                        "–", None, None))
+                                        UNREAD, None, None))
     return summaries
 
 

@@ -1,26 +1,29 @@
-"""Health rules: a pure function from a History to findings, shared by live, replay and diagnose.
+"""Health rules: pure functions from a History to findings, shared by live, replay and diagnose; one module per kind
+of trouble they detect (explosion, stability, frozen, step_evidence, regularisation, overfitting, baseline,
+knob_changes, progress), with every threshold and remedy value in thresholds.py.
 
 May import: the top-level vocabulary, data/ and store/.
 """
 
 from __future__ import annotations
 
-from engine.health import evidence_rules, note_rules, overfitting, significance, stability_rules
+from engine.health import (baseline, explosion, frozen, knob_changes, overfitting, progress, regularisation, stability,
+                           step_evidence)
 from engine.health.findings import SEVERITY_ORDER, Finding, Suggestion
 from engine.health.remedies import gate
 from engine.store.history import History
 
 # Within a severity the first rule here ranks first: explosions and instability ahead of overfitting.
 RULES = [
-    note_rules.exploding, stability_rules.divergence, stability_rules.instability, note_rules.frozen, evidence_rules.step_size,
-    significance.leakage, evidence_rules.decay_vs_gradient, overfitting.overfitting, note_rules.over_regularised,
-    significance.baseline_skill, evidence_rules.gradient, note_rules.drastic_change, evidence_rules.collapse,
-    evidence_rules.plateau, note_rules.healthy, note_rules.early_stopping,
+    explosion.exploding, explosion.divergence, stability.instability, frozen.frozen, step_evidence.step_size,
+    baseline.leakage, regularisation.decay_vs_gradient, overfitting.overfitting, regularisation.over_regularised,
+    baseline.baseline_skill, step_evidence.gradient, knob_changes.drastic_change, step_evidence.collapse,
+    progress.plateau, progress.healthy, progress.early_stopping,
 ]
 
 
-def evaluate(history: History) -> list[Finding]:
-    """All rules on a history, most severe first (stable within a severity), remedies gated on fresh evidence."""
+def run_rules(history: History) -> list[Finding]:
+    """Every rule on a history, most severe first (stable within a severity), remedies gated on fresh evidence."""
     findings = [rule(history) for rule in RULES]
     return gate(history, sorted(findings, key=lambda f: SEVERITY_ORDER[f.severity]))
 
@@ -33,4 +36,4 @@ def top_suggestion(findings: list[Finding]) -> tuple[Finding, Suggestion] | None
     return None
 
 
-__all__ = ["Finding", "Suggestion", "evaluate", "top_suggestion", "SEVERITY_ORDER", "RULES"]
+__all__ = ["Finding", "Suggestion", "run_rules", "top_suggestion", "SEVERITY_ORDER", "RULES"]

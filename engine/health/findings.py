@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2, "ok": 3, "n/a": 4}
+MEASURED = "measured"  # a finding's source: judged on the run's own measurements
+GUIDE = "note"  # a finding's source: a rule of the troubleshooting guide (the stored value predates the guide's name)
 
 
 @dataclass(frozen=True)
@@ -21,9 +23,9 @@ class Suggestion:
         return f"set {self.name} {self.value:g}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Finding:
-    """One rule's verdict on a history."""
+    """One rule's verdict on a history; built with keywords or with the constructor named after its severity."""
 
     rule: str
     severity: str
@@ -31,7 +33,32 @@ class Finding:
     evidence: dict = field(default_factory=dict)
     first_epoch: int | None = None
     suggestion: Suggestion | None = None
-    source: str = "measured"
+    source: str = MEASURED
+
+    @classmethod
+    def ok(cls, rule: str, message: str, *, evidence: dict | None = None, source: str = MEASURED) -> Finding:
+        """Nothing wrong by this rule."""
+        return cls(rule=rule, severity="ok", message=message, evidence=evidence or {}, source=source)
+
+    @classmethod
+    def info(cls, rule: str, message: str, *, evidence: dict | None = None, epoch: int | None = None,
+             source: str = MEASURED) -> Finding:
+        """Worth knowing, no alarm; `epoch` is where it began."""
+        return cls(rule=rule, severity="info", message=message, evidence=evidence or {}, first_epoch=epoch, source=source)
+
+    @classmethod
+    def warning(cls, rule: str, message: str, *, evidence: dict | None = None, epoch: int | None = None,
+                remedy: Suggestion | None = None, source: str = MEASURED) -> Finding:
+        """Something is wrong; `remedy` is the control that would help, where one is known."""
+        return cls(rule=rule, severity="warning", message=message, evidence=evidence or {}, first_epoch=epoch,
+                   suggestion=remedy, source=source)
+
+    @classmethod
+    def critical(cls, rule: str, message: str, *, evidence: dict | None = None, epoch: int | None = None,
+                 remedy: Suggestion | None = None, source: str = MEASURED) -> Finding:
+        """The run is failing now; `remedy` as for a warning."""
+        return cls(rule=rule, severity="critical", message=message, evidence=evidence or {}, first_epoch=epoch,
+                   suggestion=remedy, source=source)
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -41,6 +68,6 @@ class Finding:
                 {"set": self.suggestion.name, "value": self.suggestion.value, "why": self.suggestion.why}}
 
 
-def not_evaluated(rule: str, why: str, source: str = "measured") -> Finding:
+def not_evaluated(rule: str, why: str, source: str = MEASURED) -> Finding:
     """A rule that could not run on this data, said plainly instead of guessed."""
-    return Finding(rule, "n/a", f"not evaluated: {why}", source=source)
+    return Finding(rule=rule, severity="n/a", message=f"not evaluated: {why}", source=source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
+from engine.events import EpochEvent
 from engine.store.history import History
 
 Z95 = 1.959964  # two-sided 95% normal quantile
@@ -15,9 +16,9 @@ def finite(value) -> bool:
     return (isinstance(value, float) or type(value) is int) and math.isfinite(value)  # a bool is no loss
 
 
-def row_baseline(history: History, row: dict, split: str) -> float | None:
+def row_baseline(history: History, row: EpochEvent, split: str) -> float | None:
     """Constant-prediction loss of a split, weighted as that epoch's loss was."""
-    return history.baseline_loss(split, row.get("clf_weight"))
+    return history.baseline_loss(split, row.clf_weight)
 
 
 def median_of(mapping) -> float | None:
@@ -28,9 +29,9 @@ def median_of(mapping) -> float | None:
     return statistics.median(values) if values else None
 
 
-def finite_rows(history: History, *keys: str) -> list[dict]:
+def finite_rows(history: History, *keys: str) -> list[EpochEvent]:
     """Epoch rows whose named columns are all finite."""
-    return [r for r in history.rows() if all(finite(r.get(k)) for k in keys)]
+    return [r for r in history.rows() if all(finite(getattr(r, k)) for k in keys)]
 
 
 def streak_start(flags: list[bool], epochs: list[int]) -> int | None:
@@ -71,14 +72,14 @@ def _mad_sigma(steps: list[float], variance_factor: float) -> float:
     return 1.4826 * statistics.median(abs(x - centre) for x in steps) / math.sqrt(variance_factor)
 
 
-def loss_scale(history: History, rows: list[dict]) -> float:
+def loss_scale(history: History, rows: list[EpochEvent]) -> float:
     """A scale for relative rules that never vanishes: the val baseline, else the larger of the first epochs' and val losses."""
     if rows:
         base = row_baseline(history, rows[-1], "val")
         if base:
             return base
-    first = [r["train_loss"] for r in rows[:3] if finite(r.get("train_loss"))]
-    vals = [r["val_loss"] for r in rows if finite(r.get("val_loss"))]
+    first = [r.train_loss for r in rows[:3] if finite(r.train_loss)]
+    vals = [r.val_loss for r in rows if finite(r.val_loss)]
     candidates = [statistics.median(first) if first else 0.0, statistics.median(vals) if vals else 0.0]
     return max(max(candidates), 1e-12)
 

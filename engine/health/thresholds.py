@@ -1,19 +1,25 @@
-"""Every threshold the health rules use, in one place; tests/test_health_rules.py checks the README's table names the same rules."""
+"""Every threshold and remedy value the health rules use, in one place; tests/test_health_rules.py checks the README's
+table names the same rules."""
 
-# From ../shared/notes/loss-not-changing.md
-FROZEN_RELATIVE_CHANGE = 1e-3  # note: 0.347410 -> 0.347352 is a 1.7e-4 relative change, "basically zero"
+# From the troubleshooting guide (docs/health-rules.md)
+FROZEN_RELATIVE_CHANGE = 1e-3  # guide: 0.347410 -> 0.347352 is a 1.7e-4 relative change, "basically zero"
 FROZEN_STREAK = 3  # flat epoch-to-epoch changes in a row before "frozen": one flat epoch is a converging run's normal
-FROZEN_EPOCHS_BEFORE_REMEDY = 10  # note: "Loss still not changing after 10 epochs? ... learning_rate: 0.002"
-FROZEN_REMEDY_LR = 0.002
-OVERFIT_GAP = 0.02  # note: "Train loss ≈ Val loss (gap < 0.02)"; a constant gap above it is only info
-OVERFIT_DROPOUT_STEP = 0.05  # note: "dropout: 0.35" from 0.3
-EXPLODING_LOSS = 10.0  # note: "Loss explodes (goes to NaN or >10)", read against the run's own scale
-EXPLODING_REMEDY_LR = 0.0005
-HEALTHY_PACE_PER_5 = (0.01, 0.02)  # note: "Loss decreases by ~0.01-0.02 per 5 epochs"
-OVERREG_WEIGHT_DECAY = 1e-3  # note: 10x its 1e-4
-OVERREG_LR = 0.0005  # note: halved from 0.001
+FROZEN_EPOCHS_BEFORE_REMEDY = 10  # guide: "Loss still not changing after 10 epochs? ... learning_rate: 0.002"
+FROZEN_REMEDY_LR = 0.002  # guide: "learning_rate: 0.002", never more than a doubling
+OVERFIT_GAP = 0.02  # guide: "Train loss ≈ Val loss (gap < 0.02)"; a constant gap above it is only info
+OVERFIT_DROPOUT_STEP = 0.05  # guide: "dropout: 0.35" from 0.3
+EXPLODING_LOSS = 10.0  # guide: "Loss explodes (goes to NaN or >10)", read against the run's own scale
+EXPLODING_REMEDY_LR = 0.0005  # guide: "reduce lr", to 0.0005 when above it, else a halving
+EXPLODING_SCALE_FACTOR = 5.0  # a finite loss above 10 counts only when it is also 5x the run's own scale ...
+EXPLODING_SCALE_SKIP = 3  # ... measured without the first epochs, which carry the untrained model's loss
+HEALTHY_PACE_PER_5 = (0.01, 0.02)  # guide: "Loss decreases by ~0.01-0.02 per 5 epochs"
+HEALTHY_WINDOW = 5  # the epochs over which that pace is measured
+HEALTHY_SLOW_SHARE = 0.5  # half the slowest of that pace still counts as a healthy descent
+OVERREG_WEIGHT_DECAY = 1e-3  # guide: 10x its 1e-4
+OVERREG_LR = 0.0005  # guide: halved from 0.001
 OVERREG_DROPOUT = 0.4
-DRASTIC_FACTOR = 2.0  # note: "Small adjustments are better than drastic changes"
+REMEDY_WEIGHT_DECAY = 1e-4  # guide: "keep weight_decay low (0.0001)"
+DRASTIC_FACTOR = 2.0  # guide: "Small adjustments are better than drastic changes"
 DRASTIC_KNOBS = 3  # three knobs at one step warn; two small steps (the documented pause-and-tweak) are info
 DRASTIC_AGE_EPOCHS = 5  # a change older than this many epochs no longer makes a finding
 EARLY_STOPPING_PATIENCE = 30
@@ -26,8 +32,13 @@ OVERFIT_MIN_AFTER_BEST = 2  # epochs after the best val before a rise is judged
 OVERFIT_GAP_WINDOW = 10  # epochs over which a growing gap is measured
 OVERFIT_GAP_GROWTH = 0.05  # gap growth over the window, as a share of the loss scale
 FAR_ABOVE_BEST = 2.0  # losses this many times their best (and far above the scale) mean "still unstable"
+OVERFIT_GAP_MIN_EPOCHS = 8  # epochs in the window before a growing gap is judged
+OVERFIT_GAP_RISING_SHARE = 0.7  # share of epochs in the window on which the gap grew
+RECENT_EPOCHS = 3  # the last epochs whose median (or mean) stands for "now"
+CONVERGED_DESCENT = 0.05  # a flat loss after a descent of this share of the scale is converged, not frozen
 
 # Instability: the step is too large
+UNSTABLE_MIN_EPOCHS = 3  # instability and divergence need this many epochs of train loss
 UNSTABLE_RATIO = 3.0  # recent train loss several times its best ...
 UNSTABLE_EXCESS = 0.25  # ... by at least this share of the loss scale (losses near zero do not count)
 UNSTABLE_EARLY_FACTOR = 10.0  # a first epoch above 10x the scale of the rest of the run
@@ -40,7 +51,11 @@ OSCILLATION_AMPLITUDE = 0.10  # mean |Δ val| above 10% of the scale
 DIVERGENCE_FACTOR = 4.0  # smoothed train loss above 4x its best (and far above the scale): critical
 SMOOTHING = 0.6  # EMA weight for divergence, as TensorBoard's smoothing slider
 
-# Measured evidence, beyond the note
+# Remedies beyond the guide's fixed values
+REMEDY_FACTOR = 2.0  # a knob is doubled or halved, never moved further at once
+DEFAULT_LR = 0.001  # the config's default, assumed when a log does not say its learning rate
+
+# Measured evidence, beyond the guide
 BASELINE_SKILL_BAND = 0.02  # a significant deficit must also be this material to warn
 COLLAPSE_PRED_STD = 0.05  # std of predicted returns, in target standard deviations
 COLLAPSE_PROB_STD = 0.01  # std of predicted up-probabilities
@@ -51,6 +66,7 @@ GRAD_EXPLODING_FACTOR = 10.0
 GRAD_MIN_EPOCHS = 5  # a running median of fewer epochs is not a baseline
 DECAY_DOMINATES_RATIO = 1.0  # ‖λθ‖/‖∇L‖ above this in most groups
 DECAY_NORM_DROP = 0.5  # weight norm below half its peak
+DECAY_MIN_SIGNS = 2  # signs in one epoch (ratio, shrunken norm, collapse) that establish it
 PLATEAU_EPOCHS = 10
 PLATEAU_GAIN = 0.005  # best val loss improved by less than 0.5% of the scale over PLATEAU_EPOCHS
 
@@ -62,4 +78,4 @@ CONSTANT_LEVELS = {"0.5·ln 2 (BCE of a coin flip × clf_weight 0.5)": 0.34657, 
                    "1 + 0.5·ln 2 (unit-variance MSE + coin-flip BCE × 0.5)": 1.34657,
                    "1 + ln 2 (unit-variance MSE + coin-flip BCE)": 1.69315, "1.0 (MSE of the mean on a unit-variance target)": 1.0,
                    "0.25 (MSE of p=0.5 on 0/1 labels)": 0.25}
-CONSTANT_LEVEL_TOLERANCE = 0.01  # within 1% of a level (the note's 0.3474 vs 0.3466 is 0.2%)
+CONSTANT_LEVEL_TOLERANCE = 0.01  # within 1% of a level (the guide's 0.3474 vs 0.3466 is 0.2%)

@@ -6,10 +6,21 @@ import math
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from engine.events import (CheckpointSaved, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded,
                            RunStarted, StepEvent)
 from engine.event_text import AUTOMATIC_SAVES, narrate
+from engine.knobs import KNOBS, knob_values
+
+
+class RunState(StrEnum):
+    """Where a run stands in the events seen so far: before its start, training, paused, or over."""
+
+    WAITING = "waiting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    ENDED = "ended"
 
 
 @dataclass
@@ -32,17 +43,19 @@ class LogLine:
 
 @dataclass
 class History:
-    """Accumulates events; the single state that dashboard, health rules, diagnose and export read."""
+    """Accumulates events; the single state that dashboard, health rules, diagnose and export read.
+
+    `epochs` holds each epoch's own EpochEvent, read by attribute; a foreign log's row has None for what it lacks."""
 
     run: RunStarted | None = None
-    epochs: dict[int, dict] = field(default_factory=dict)
+    epochs: dict[int, EpochEvent] = field(default_factory=dict)
     step_index: array = field(default_factory=lambda: array("q"))
     step_loss: array = field(default_factory=lambda: array("d"))
     changes: list[HyperparamChanged] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
     log: list[LogLine] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    state: str = "waiting"
+    state: RunState = RunState.WAITING
     pause_reason: str = ""
     ended: RunEnded | None = None
     fatal_error: str = ""
@@ -73,13 +86,31 @@ class History:
             clf_weight = training.get("clf_weight", 0.5)
         return training.get("reg_weight", 1.0) * parts["reg"] + clf_weight * parts["clf"]
 
-    def rows(self) -> list[dict]:
+    def skill(self, row: EpochEvent) -> float | None:
+        """Skill at an epoch: 1 − val_loss / the val baseline weighted with that epoch's clf_weight; None without a
+        baseline or a val loss."""
+        baseline = self.baseline_loss("val", row.clf_weight)
+        if not baseline or not isinstance(row.val_loss, (int, float)):
+            return None
+        return 1 - row.val_loss / baseline
+
+    def rows(self) -> list[EpochEvent]:
         """Epoch rows in epoch order."""
         return [self.epochs[k] for k in sorted(self.epochs)]
 
+    def records(self) -> list[dict]:
+        """Epoch rows as plain mappings of every field, for tables (per-group statistics stay nested)."""
+        return [dict(vars(row)) for row in self.rows()]
+
     def column(self, name: str) -> list[float]:
         """One epoch-table column, NaN where a row lacks it."""
-        return [row.get(name) if row.get(name) is not None else math.nan for row in self.rows()]
+        values = (getattr(row, name, None) for row in self.rows())
+        return [math.nan if value is None else value for value in values]
+
+    def step_at(self, epoch: int) -> int | None:
+        """The global step at which `epoch` ended, when that epoch is in the table."""
+        row = self.epochs.get(epoch)
+        return row.step if row is not None else None
 
     def add_steps(self, steps, losses) -> None:
         """Bulk-append step samples (fast path for big logs)."""
@@ -102,25 +133,23 @@ class History:
             if not said.routine:
                 self.log.append(LogLine(event.time, said.severity, said.text))
         if isinstance(event, RunStarted):
-            self.run, self.state, self.ended, self.fatal_error = event, "running", None, ""
-            training = event.config.get("training", {})
-            self.hparams = {"lr": training.get("learning_rate"), "weight_decay": training.get("weight_decay"),
-                            "dropout": event.config.get("model", {}).get("dropout"), "clf_weight": training.get("clf_weight")}
+            self.run, self.state, self.ended, self.fatal_error = event, RunState.RUNNING, None, ""
+            self.hparams = knob_values(event.config)
             self.hparams.update(event.hparams or {})  # a resumed run trains with the checkpoint's values, not the config's
             if event.resumed_from:
                 self.markers.append(Marker(float(event.start_epoch), "resume", "resumed"))
         elif isinstance(event, EpochEvent):
-            self.epochs[event.epoch] = dict(vars(event))  # shallow: asdict deep-copied every row, half of a log read
-            self.hparams.update(lr=event.lr, weight_decay=event.weight_decay, dropout=event.dropout, clf_weight=event.clf_weight)
+            self.epochs[event.epoch] = event  # the event itself, never copied: rows are only read, so views may share them
+            self.hparams.update({name: getattr(event, name) for name in KNOBS})
         elif isinstance(event, HyperparamChanged):
             self.changes.append(event)
             self.hparams[event.name] = event.new
             self.markers.append(Marker(self._position(event.epoch, event.step), "change", f"{event.name} {event.new:g}"))
         elif isinstance(event, Paused):
-            self.state, self.pause_reason = "paused", event.reason
+            self.state, self.pause_reason = RunState.PAUSED, event.reason
             self.markers.append(Marker(self._position(event.epoch, event.step), "pause", "paused"))
         elif isinstance(event, Resumed):
-            self.state, self.pause_reason = "running", ""
+            self.state, self.pause_reason = RunState.RUNNING, ""
         elif isinstance(event, CheckpointSaved) and event.reason in AUTOMATIC_SAVES:
             self.last_autosave = event  # every epoch: shown in the hyperparameter panel, not as a line or a marker
         elif isinstance(event, CheckpointSaved):
@@ -128,12 +157,12 @@ class History:
         elif isinstance(event, ErrorEvent) and event.fatal:
             self.fatal_error = event.message
         elif isinstance(event, RunEnded):
-            self.state, self.ended = "ended", event
+            self.state, self.ended = RunState.ENDED, event
 
     def upto(self, epoch: int) -> "History":
         """The history as it stood when `epoch` had just finished (for the replay cursor)."""
         view = History(source_format=self.source_format)
-        cut_step = self.epochs.get(epoch, {}).get("step")
+        cut_step = self.step_at(epoch)
         for event in self.events:
             if isinstance(event, EpochEvent) and event.epoch > epoch:
                 break

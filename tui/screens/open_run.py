@@ -13,7 +13,7 @@ from engine.commands.compare import LoadedRun
 
 def open_command(run: LoadedRun) -> list[str]:
     """`attach RUN_DIR` for a live run, else `replay PATH` (our logs and foreign CSVs alike)."""
-    if run.summary.state in ("running", "paused"):
+    if run.summary.live:
         return ["attach", run.path]
     return ["replay", run.path]
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.events import EpochEvent
 from engine.health.series import smoothed
 from engine.store.history import History
 
@@ -53,19 +54,19 @@ class ChartData:
     clipped: bool = False
 
 
-def _baseline_per_row(history: History, rows: list[dict], split: str) -> np.ndarray:
-    values = [history.baseline_loss(split, row.get("clf_weight")) for row in rows]
+def _baseline_per_row(history: History, rows: list[EpochEvent], split: str) -> np.ndarray:
+    values = [history.baseline_loss(split, row.clf_weight) for row in rows]
     return np.array([math.nan if v is None or v <= 0 else v for v in values], dtype=np.float64)
 
 
 def chart_data(history: History, mode: ChartMode) -> ChartData:
     """The lines of the chart for `mode` (skill needs baselines; without them the loss is drawn)."""
     rows = history.rows()
-    x = np.array([r["epoch"] for r in rows], dtype=np.float64)
+    x = np.array([r.epoch for r in rows], dtype=np.float64)
     skill = mode.metric == "skill" and bool(history.baselines)
     data = ChartData(ylabel="skill" if skill else ("loss (log)" if mode.log_y else "loss"))
     for split, color in SPLITS:
-        y = np.array([_number(r.get(f"{split}_loss")) for r in rows], dtype=np.float64)
+        y = np.array([_number(getattr(r, f"{split}_loss")) for r in rows], dtype=np.float64)
         base = _baseline_per_row(history, rows, split)
         if mode.smooth:
             y = np.array(smoothed(y.tolist(), SMOOTHING), dtype=np.float64)

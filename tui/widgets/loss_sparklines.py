@@ -42,8 +42,8 @@ class LossSparklines(Vertical):
         width = max(8, self.size.width - LABEL_WIDTH)
         rows = history.rows()
         series = {
-            "train": [r["train_loss"] for r in rows if r.get("train_loss") is not None],
-            "val": [r["val_loss"] for r in rows if r.get("val_loss") is not None],
+            "train": [r.train_loss for r in rows if r.train_loss is not None],
+            "val": [r.val_loss for r in rows if r.val_loss is not None],
             "step": list(history.step_loss[-20 * width:]),
         }
         for key, values in series.items():

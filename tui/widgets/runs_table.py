@@ -10,11 +10,12 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from engine.commands.compare import LoadedRun
+from engine.commands.runs import RunStatus
+from engine.events import EndReason
 from tui.widgets.compare_table import DASH, number
 
 BASE_COLUMNS = ("✓", "run", "state", "started", "epochs", "best val", "best ep", "skill", "acc", "finding")
-STATE_STYLES = {"running": "green", "paused": "yellow", "crashed": "red", "error": "red", "completed": "",
-                "early_stop": ""}
+STATE_STYLES = {RunStatus.RUNNING: "green", RunStatus.PAUSED: "yellow", RunStatus.CRASHED: "red", EndReason.ERROR: "red"}
 
 
 def _started(value: float | None) -> str:

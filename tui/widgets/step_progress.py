@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
-from engine.store.history import History
+from engine.store.history import History, RunState
 from engine.step_meter import StepMeter
 
 
@@ -34,18 +34,18 @@ class StepProgressBar(Horizontal):
         step = history.last_step
         label = self.query_one("#step-text", Label)
         bar = self.query_one("#step-bar", ProgressBar)
-        if history.state == "ended":
+        if history.state is RunState.ENDED:
             bar.update(total=1, progress=1)
             label.update("run ended", layout=False)
             return
         if step is None:
             done = max(history.epochs, default=0)
             waiting = f"epoch {done} done, next starting" if done else "waiting for the first step"
-            label.update("paused" if history.state == "paused" else waiting + "…", layout=False)
+            label.update("paused" if history.state is RunState.PAUSED else waiting + "…", layout=False)
             return
         if step is self._seen:
             return
         self._seen = step
         progress = self.meter.add(step)
         bar.update(total=max(1, step.batches), progress=step.batch)
-        label.update(progress.text() + (" · paused" if history.state == "paused" else ""), layout=False)
+        label.update(progress.text() + (" · paused" if history.state is RunState.PAUSED else ""), layout=False)

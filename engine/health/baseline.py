@@ -1,5 +1,5 @@
-"""Skill and direction accuracy with n and a 95% interval, against the validation split's own constants; and the
-too-good-to-be-true check on real prices.
+"""Against a constant predictor: skill and direction accuracy with n and a 95% interval (baseline), against the
+validation split's own constants; and the too-good-to-be-true check on real prices (leakage).
 
 The engine logs per-epoch aggregates, not per-window errors, so the paired test on squared errors is approximated
 from what is logged: the spread of the predictions (pred_std, prob_std), the baseline's loss parts and n validation
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from engine.events import EpochEvent
 from engine.health import thresholds as T
 from engine.health.findings import Finding, not_evaluated
 from engine.health.series import Z95, finite, finite_rows, row_baseline, rounded, wilson
@@ -23,27 +24,27 @@ def _val_windows(history: History) -> int:
     return int(history.baselines.get("val", {}).get("windows") or 0)
 
 
-def skill_interval(history: History, row: dict) -> tuple[float, float, float, int] | None:
-    """Skill = 1 − val/baseline with its 95% interval and n, or None when the log lacks what it needs."""
+def skill_interval(history: History, row: EpochEvent) -> tuple[float, float, float, int] | None:
+    """`History.skill` at an epoch with its 95% interval and n, or None when the log lacks what it needs."""
     baseline = row_baseline(history, row, "val")
     parts, n = history.baselines.get("val") or {}, _val_windows(history)
-    needed = ("val_loss", "val_reg", "val_clf", "pred_std", "prob_std")
-    if not baseline or n < 2 or not all(finite(row.get(k)) for k in needed):
+    needed = (row.val_loss, row.val_reg, row.val_clf, row.pred_std, row.prob_std)
+    if not baseline or n < 2 or not all(finite(value) for value in needed):
         return None
     training = history.config.get("training", {})
     reg_w = training.get("reg_weight", 1.0)
-    clf_w = row.get("clf_weight") if finite(row.get("clf_weight")) else training.get("clf_weight", 0.5)
-    skill = 1 - row["val_loss"] / baseline
+    clf_w = row.clf_weight if finite(row.clf_weight) else training.get("clf_weight", 0.5)
+    skill = history.skill(row)
     # Regression part: d = p² − 2bp for a deviation p from the constant and the constant's residual b.
     var_b = parts["reg"]
-    p2 = max(row["pred_std"] ** 2, row["val_reg"] - parts["reg"])
-    reg_gain = max(0.0, 1 - row["val_reg"] / var_b) if var_b > 0 else 0.0
+    p2 = max(row.pred_std ** 2, row.val_reg - parts["reg"])
+    reg_gain = max(0.0, 1 - row.val_reg / var_b) if var_b > 0 else 0.0
     se_reg = math.sqrt(2 * p2 * p2 + 4 * var_b * p2 * (1 + 2 * reg_gain))
     # Classification part: d ≈ −(y − π)(q − π)/(π(1 − π)) for small deviations q − π of the probability.
     up, pi = parts.get("up_rate", 0.5), _train_up_rate(history)
     pq = max(pi * (1 - pi), 1e-6)
-    q2 = max(row["prob_std"] ** 2, 2 * pq * (row["val_clf"] - parts["clf"]))
-    clf_gain = max(0.0, 1 - row["val_clf"] / parts["clf"]) if parts["clf"] > 0 else 0.0
+    q2 = max(row.prob_std ** 2, 2 * pq * (row.val_clf - parts["clf"]))
+    clf_gain = max(0.0, 1 - row.val_clf / parts["clf"]) if parts["clf"] > 0 else 0.0
     se_clf = math.sqrt((up * (1 - up) + (up - pi) ** 2) * q2 * (1 + 2 * clf_gain)) / pq
     se = (reg_w * se_reg + clf_w * se_clf) / math.sqrt(n) / baseline
     return skill, skill - Z95 * se, skill + Z95 * se, n
@@ -53,14 +54,14 @@ def _train_up_rate(history: History) -> float:
     return min(max(history.baselines.get("train", {}).get("up_rate", 0.5), 1e-6), 1 - 1e-6)
 
 
-def accuracy_interval(history: History, row: dict) -> tuple[float, float, float, float, int] | None:
+def accuracy_interval(history: History, row: EpochEvent) -> tuple[float, float, float, float, int] | None:
     """Direction accuracy, its Wilson 95% interval, the val split's own majority rate, and n."""
     n = _val_windows(history)
     up = history.baselines.get("val", {}).get("up_rate")
-    if n < 1 or up is None or not finite(row.get("val_acc")):
+    if n < 1 or up is None or not finite(row.val_acc):
         return None
-    low, high = wilson(row["val_acc"], n)
-    return row["val_acc"], low, high, max(up, 1 - up), n
+    low, high = wilson(row.val_acc, n)
+    return row.val_acc, low, high, max(up, 1 - up), n
 
 
 def _accuracy_text(acc) -> str:
@@ -80,8 +81,8 @@ def baseline_skill(history: History) -> Finding:
     last = rows[-1]
     baseline = row_baseline(history, last, "val")
     interval, acc = skill_interval(history, last), accuracy_interval(history, last)
-    skill = 1 - last["val_loss"] / baseline
-    evidence = {"val_loss": rounded(last["val_loss"]), "baseline": rounded(baseline), "skill": rounded(skill),
+    skill = history.skill(last)
+    evidence = {"val_loss": rounded(last.val_loss), "baseline": rounded(baseline), "skill": rounded(skill),
                 "n": _val_windows(history), "assumes": ASSUMES}
     if interval:
         evidence.update(skill_low=rounded(interval[1]), skill_high=rounded(interval[2]))
@@ -92,13 +93,15 @@ def baseline_skill(history: History) -> Finding:
     low, high = (interval[1], interval[2]) if interval else (skill, skill)
     settled = len(rows) >= T.SIGNIFICANCE_MIN_EPOCHS
     if high < 0 and skill < -T.BASELINE_SKILL_BAND and settled:
-        return Finding("baseline", "warning", f"worse than predicting a constant: skill {skill:+.1%}{ci}{tail}", evidence, last["epoch"])
+        return Finding.warning("baseline", f"worse than predicting a constant: skill {skill:+.1%}{ci}{tail}", evidence=evidence,
+                               epoch=last.epoch)
     if low > 0:
-        return Finding("baseline", "ok", f"beats the constant baseline: skill {skill:+.1%}{ci}{tail}", evidence)
+        return Finding.ok("baseline", f"beats the constant baseline: skill {skill:+.1%}{ci}{tail}", evidence=evidence)
     if high < 0:
-        return Finding("baseline", "info", f"below the constant baseline: skill {skill:+.1%}{ci}{tail}", evidence, last["epoch"])
-    return Finding("baseline", "info", f"no better than a constant: nothing learnable found so far, skill {skill:+.1%}{ci}{tail}",
-                   evidence, last["epoch"])
+        return Finding.info("baseline", f"below the constant baseline: skill {skill:+.1%}{ci}{tail}", evidence=evidence,
+                            epoch=last.epoch)
+    return Finding.info("baseline", f"no better than a constant: nothing learnable found so far, skill {skill:+.1%}{ci}{tail}",
+                        evidence=evidence, epoch=last.epoch)
 
 
 def _real_prices(history: History) -> bool:
@@ -112,7 +115,7 @@ def leakage(history: History) -> Finding:
     if not rows or not history.baselines.get("val"):
         return not_evaluated("leakage", "no validation baseline in this log")
     if not _real_prices(history):
-        return Finding("leakage", "ok", "not real daily prices (synthetic or unknown source): no plausibility bound applies")
+        return Finding.ok("leakage", "not real daily prices (synthetic or unknown source): no plausibility bound applies")
     last = rows[-1]
     interval, acc = skill_interval(history, last), accuracy_interval(history, last)
     evidence = {"source": history.run.data.get("source")}
@@ -124,7 +127,7 @@ def leakage(history: History) -> Finding:
         reasons.append(f"skill {interval[0]:+.1%} (95% lower bound {interval[1]:+.1%})")
         evidence.update(skill=rounded(interval[0]), skill_low=rounded(interval[1]))
     if reasons:
-        return Finding("leakage", "warning", f"too good to be true on real daily prices: {' and '.join(reasons)}, where published daily "
-                       "models reach mid-50s% accuracy: check for leaked features (a column from the future, a target in the inputs)",
-                       evidence, last["epoch"])
-    return Finding("leakage", "ok", "accuracy and skill within what daily price models reach", evidence)
+        return Finding.warning("leakage", f"too good to be true on real daily prices: {' and '.join(reasons)}, where published "
+                               "daily models reach mid-50s% accuracy: check for leaked features (a column from the future, a "
+                               "target in the inputs)", evidence=evidence, epoch=last.epoch)
+    return Finding.ok("leakage", "accuracy and skill within what daily price models reach", evidence=evidence)

@@ -1,0 +1,50 @@
+"""Hyperparameters changed by a person during the run: too many knobs at once, or one moved too far (drastic_change)."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from engine.events import HyperparamChanged
+from engine.health import thresholds as T
+from engine.health.findings import GUIDE, Finding
+from engine.store.history import History
+
+
+def _net_changes(group: list[HyperparamChanged]) -> dict[str, tuple[float, float]]:
+    """Each knob changed at one step, from its value before the first change to its value after the last."""
+    names = sorted({c.name for c in group})
+    return {n: (next(c.old for c in group if c.name == n), [c.new for c in group if c.name == n][-1]) for n in names}
+
+
+def _drastic(net: dict[str, tuple[float, float]]) -> list[str]:
+    """Knobs moved by more than the drastic factor, or switched on or off (dropout excepted)."""
+    big = [n for n, (old, new) in net.items() if old > 0 and new > 0 and max(new / old, old / new) > T.DRASTIC_FACTOR]
+    return big + [n for n, (old, new) in net.items() if (old == 0) != (new == 0) and n != "dropout"]
+
+
+def drastic_change(history: History) -> Finding:
+    """Three knobs at once or one by more than 2x warn; two small steps are info; the finding ages out."""
+    changes = [c for c in history.changes if c.source != "remedy"]
+    latest = None
+    for _, group in groupby(changes, key=lambda c: (c.epoch, c.step)):
+        group = list(group)
+        net = _net_changes(group)
+        big = _drastic(net)
+        if len(net) > 1 or big:
+            latest = (group[0].epoch, list(net), big, net)
+    if latest is None:
+        return Finding.ok("drastic_change", "no drastic hyperparameter changes", source=GUIDE)
+    epoch, names, big, net = latest
+    now = max(history.epochs, default=0)
+    evidence = {n: f"{old:g} -> {new:g}" for n, (old, new) in net.items()}
+    if now - epoch > T.DRASTIC_AGE_EPOCHS:
+        return Finding.ok("drastic_change", f"last multi-knob change at epoch {epoch}, {now - epoch} epochs ago",
+                          evidence=evidence, source=GUIDE)
+    if big:
+        return Finding.warning("drastic_change", f"{', '.join(big)} changed by more than {T.DRASTIC_FACTOR:g}x at once: small "
+                               "adjustments are better than drastic changes", evidence=evidence, epoch=epoch, source=GUIDE)
+    if len(names) >= T.DRASTIC_KNOBS:
+        return Finding.warning("drastic_change", f"{', '.join(names)} changed at once: the effect of each cannot be told apart",
+                               evidence=evidence, epoch=epoch, source=GUIDE)
+    return Finding.info("drastic_change", f"{' and '.join(names)} changed together in small steps", evidence=evidence,
+                        epoch=epoch, source=GUIDE)

@@ -1,0 +1,94 @@
+"""Too much regularisation: the guide's over-regularised settings in the config (over_regularised), and weight decay
+measured overpowering the loss (decay_vs_gradient)."""
+
+from __future__ import annotations
+
+from engine.events import EpochEvent
+from engine.health import thresholds as T
+from engine.health.baseline import skill_interval
+from engine.health.findings import GUIDE, Finding, Suggestion, not_evaluated
+from engine.health.remedies import low_weight_decay
+from engine.health.series import finite, finite_rows, median_of, noise, rounded
+from engine.health.step_evidence import collapsed
+from engine.store.history import History
+
+
+def _run_learns(history: History) -> str | None:
+    """Measured evidence that the run learns despite its settings: why, or None."""
+    rows = finite_rows(history, "train_loss")
+    if len(rows) < T.SIGNIFICANCE_MIN_EPOCHS:
+        return None
+    ratio = median_of(rows[-1].wd_grad_ratio)
+    interval = skill_interval(history, rows[-1])
+    if interval is not None and interval[1] > 0:
+        return f"skill {interval[0]:+.1%} (95% CI from {interval[1]:+.1%})"
+    falling = rows[0].train_loss - rows[-1].train_loss > T.NOISE_SIGMAS * noise([r.train_loss for r in rows])
+    if ratio is not None and ratio < T.DECAY_DOMINATES_RATIO and falling:
+        return f"decay/gradient ratio {ratio:.2g} and the loss falls"
+    return None
+
+
+def over_regularised(history: History) -> Finding:
+    """The guide's root cause from the config: info once measurements show the run learns anyway."""
+    hp = history.hparams
+    if not hp or hp.get("weight_decay") is None or hp.get("lr") is None:
+        return not_evaluated("over_regularised", "hyperparameters not logged", GUIDE)
+    dropout = hp.get("dropout") or 0.0
+    evidence = {"lr": hp["lr"], "weight_decay": hp["weight_decay"], "dropout": dropout,
+                "optimizer": history.config.get("training", {}).get("optimizer", "?")}
+    if not (hp["weight_decay"] >= T.OVERREG_WEIGHT_DECAY and (hp["lr"] <= T.OVERREG_LR or dropout >= T.OVERREG_DROPOUT)):
+        return Finding.ok("over_regularised", "regularisation within the troubleshooting guide's balanced range",
+                          evidence=evidence, source=GUIDE)
+    what = (f"the troubleshooting guide's over-regularised settings: weight_decay {hp['weight_decay']:g} with lr {hp['lr']:g} "
+            f"and dropout {dropout:g}")
+    learns = _run_learns(history)
+    if learns:
+        return Finding.info("over_regularised", f"{what}, but this run learns ({learns})", evidence=evidence, epoch=0, source=GUIDE)
+    measured = len(finite_rows(history, "train_loss"))
+    if 0 < measured < T.SIGNIFICANCE_MIN_EPOCHS:
+        return Finding.info("over_regularised", f"{what}; watching whether the run learns", evidence=evidence, epoch=0,
+                            source=GUIDE)
+    # Before any epoch the guide's advice stands, before a run is spent on it; later only evidence of learning lifts it.
+    why = (" (nothing measured yet)" if measured == 0
+           else f", and after {T.SIGNIFICANCE_MIN_EPOCHS} epochs no measurement shows the run learns")
+    return Finding.warning("over_regularised", what + why, evidence=evidence, epoch=0, remedy=low_weight_decay(), source=GUIDE)
+
+
+def _decay_evidence(history: History, row: EpochEvent, peak: float) -> list[str]:
+    """Which signs of decay overpowering the loss this epoch shows."""
+    signs = []
+    ratios = row.wd_grad_ratio or {}
+    dominated = [k for k, v in ratios.items() if finite(v) and v > T.DECAY_DOMINATES_RATIO]
+    if ratios and len(dominated) * 2 > len(ratios):
+        signs.append(f"decay/gradient ratio > {T.DECAY_DOMINATES_RATIO:g} in {len(dominated)}/{len(ratios)} groups")
+    if finite(row.weight_norm) and peak > 0 and row.weight_norm < T.DECAY_NORM_DROP * peak:
+        signs.append(f"weight norm {row.weight_norm:.3g} is below half its peak {peak:.3g}")
+    if collapsed(history, row):
+        signs.append("predictions collapsed to a constant")
+    return signs
+
+
+def decay_vs_gradient(history: History) -> Finding:
+    """Weight decay overpowering the loss, from evidence (ratio, shrunken norm, collapse); remembered once established."""
+    rows = [r for r in history.rows() if median_of(r.wd_grad_ratio) is not None and finite(r.weight_norm)]
+    if len(rows) < 2:
+        return not_evaluated("decay_vs_gradient", "needs 2 epochs of decay/gradient ratios and weight norms")
+    established, peak, signs = None, 0.0, []
+    for row in rows:
+        peak = max(peak, row.weight_norm)
+        now = _decay_evidence(history, row, peak)
+        if len(now) >= T.DECAY_MIN_SIGNS and (row.weight_decay or 0) > 0 and established is None:
+            established, signs = row, now
+    last = rows[-1]
+    latest = _decay_evidence(history, last, peak)
+    evidence = {"median_ratio": rounded(median_of(last.wd_grad_ratio)), "weight_norm": rounded(last.weight_norm),
+                "peak_weight_norm": rounded(peak)}
+    wd = history.hparams.get("weight_decay") or last.weight_decay or 0.0
+    changed_since = established is not None and any(c.name == "weight_decay" and c.epoch >= established.epoch
+                                                    for c in history.changes)
+    if established is not None and not (changed_since and not latest):
+        return Finding.warning("decay_vs_gradient", f"over-regularised: weight decay overpowers the loss since epoch "
+                               f"{established.epoch} ({'; '.join(latest or signs)}): cut weight decay or switch to adamw",
+                               evidence=evidence, epoch=established.epoch,
+                               remedy=Suggestion("weight_decay", wd / T.REMEDY_FACTOR, "decay dominates") if wd else None)
+    return Finding.ok("decay_vs_gradient", f"decay/gradient ratio median {median_of(last.wd_grad_ratio):.2g}", evidence=evidence)
