@@ -74,7 +74,7 @@ class WarmupConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    """Optimisation settings; the defaults are the note's balanced settings."""
+    """Optimisation settings; the defaults are the troubleshooting guide's balanced settings (docs/health-rules.md)."""
 
     learning_rate: float = Field(0.001, gt=KNOBS["lr"].low, le=KNOBS["lr"].high)
     weight_decay: float = Field(0.0001, ge=KNOBS["weight_decay"].low, le=KNOBS["weight_decay"].high)

@@ -35,8 +35,6 @@ def test_docs_and_config_reference_no_file_outside_the_repository():
     assert _outside_references(DOC_FILES) == []
 
 
-@pytest.mark.xfail(strict=False, reason="engine/health/thresholds.py still names the note's path until the engine "
-                                        "refactor lands; the docs do not")
 def test_code_references_no_file_outside_the_repository():
     code = sorted((REPO / "engine").rglob("*.py")) + sorted((REPO / "tui").rglob("*.py"))
     code += sorted((REPO / "tui").rglob("*.tcss"))

@@ -1,4 +1,4 @@
-"""`stockpred-tui train`: headless training that prints one line per epoch in the note's format, and its notices."""
+"""`stockpred-tui train`: headless training that prints one line per epoch (the troubleshooting guide's format), and its notices."""
 
 from __future__ import annotations
 
