@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.health import significance as S
+from engine.health import baseline as S
 from tests.histories import epoch, history_of, start
 
 # What the run's data summary says for the bundled prices and for a CSV of the user's (both real daily prices).
