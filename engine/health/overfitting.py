@@ -65,12 +65,13 @@ def _growing_gap(rows: list[EpochEvent], scale: float) -> tuple[int, float, floa
     threshold = max(T.NOISE_SIGMAS * noise(gaps), T.OVERFIT_GAP_GROWTH * scale)
     rising = sum(b > a for a, b in zip(gaps, gaps[1:])) / (len(gaps) - 1)
     best = min(range(len(val)), key=val.__getitem__)
+    val_noise = noise(val)
     # val stalled: no gain beyond noise over the window, and its best lies in the window's first half.
-    val_stalled = val_gain < max(T.NOISE_SIGMAS * noise(val), T.OVERFIT_MIN_RISE * scale) and best < len(val) // 2
+    val_stalled = val_gain < max(T.NOISE_SIGMAS * val_noise, T.OVERFIT_MIN_RISE * scale) and best < len(val) // 2
     # A gap that grows while val sits below train (dropout or augmentation in training) is train catching up, not
     # overfitting; and val within its own noise of the run's best is not rising.
     above_train = statistics.median(gaps[-T.RECENT_EPOCHS:]) > 0
-    val_rose = statistics.fmean(val[-T.RECENT_EPOCHS:]) - min(r.val_loss for r in rows) > T.NOISE_SIGMAS * noise([r.val_loss for r in rows])
+    val_rose = statistics.fmean(val[-T.RECENT_EPOCHS:]) - min(r.val_loss for r in rows) > T.NOISE_SIGMAS * val_noise
     if growth > threshold and rising >= T.OVERFIT_GAP_RISING_SHARE and val_stalled and above_train and val_rose:
         low = min(range(len(gaps)), key=gaps.__getitem__)
         return rows.index(window[low]), growth, threshold
