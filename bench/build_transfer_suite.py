@@ -37,8 +37,10 @@ def _load(path: Path) -> dict:
 
 
 def _save(path: Path, data: dict) -> None:
+    """One entry per line, sorted by name: compact, and a rebuilt seed shows as one changed line."""
+    lines = [f"{json.dumps(name)}: {json.dumps(entry)}" for name, entry in sorted(data.items())]
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(dict(sorted(data.items())), indent=1, sort_keys=False) + "\n")
+    temporary.write_text("{\n" + ",\n".join(lines) + "\n}\n")
     temporary.replace(path)
 
 
@@ -95,7 +97,8 @@ def main() -> int:
     os.environ["PYTHONPATH"] = str(ROOT)
     os.environ.setdefault("KERAS_BACKEND", "torch")
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context, max_tasks_per_child=20) as pool:
+    # No max_tasks_per_child: with it, Python 3.11's pool stops handing out work once the first workers retire.
+    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
         futures = {pool.submit(build_one, seed, str(SUITE)): seed for seed in seeds}
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             entry = future.result()

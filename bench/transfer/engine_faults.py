@@ -88,9 +88,10 @@ def _overreg(rng: random.Random, spec: RunSpec) -> None:
     if spec.variant == "l2":
         spec.optimizer, spec.weight_decay = "adam", round(rng.uniform(0.1, 0.3), 2)
         spec.hidden, spec.layers, spec.plan["onset"] = rng.choice([32, 48, 64]), 2, 1
-    else:
-        at = rng.randint(3, 8)
-        spec.epochs = rng.randint(at + 8, at + 20)
+    else:  # a model that has learnt something first, then the heads train on 5% of the hidden state
+        spec.signal, spec.hidden, spec.layers, spec.dropout = round(rng.uniform(0.7, 0.85), 2), rng.choice([32, 48, 64]), 1, 0.0
+        at = rng.randint(5, 8)
+        spec.epochs = rng.randint(at + 10, at + 20)
         _steer(spec, at, "set", "dropout", 0.95)
         spec.plan["onset"] = at + 1
 

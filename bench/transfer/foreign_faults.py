@@ -122,7 +122,7 @@ def _overreg(rng: random.Random, spec: RunSpec) -> None:
     spec.variant = "adamw_heavy_decay"
     spec.family = rng.choice(["gru", "gru", "lstm", "mlp"])
     spec.task, spec.target, spec.schedule = rng.choice(["return", "return", "multitask"]), "standardised", "constant"
-    spec.optimizer, spec.lr, spec.weight_decay = "adamw", _log_uniform(rng, 1e-3, 3e-3), _log_uniform(rng, 3.0, 30.0)
+    spec.optimizer, spec.lr, spec.weight_decay = "adamw", _log_uniform(rng, 1e-3, 3e-3), _log_uniform(rng, 10.0, 150.0)
     spec.epochs = rng.randint(15, 30)
 
 
