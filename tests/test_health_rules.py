@@ -91,9 +91,10 @@ def test_frozen_after_a_real_descent_is_convergence():
 
 
 def test_frozen_foreign_log_cannot_tell_weights_from_nothing_learnable_and_names_the_level(tmp_path):
-    # The guide's numbers in a Keras log: no update ratio, so no "set lr 0.002".
+    # The guide's numbers in a Keras log without val (an unchanging val would say the weights do not move): no update
+    # ratio, so no "set lr 0.002".
     path = tmp_path / "training.csv"
-    path.write_text("epoch,loss,val_loss\n" + "".join(f"{i},{0.347410 - 0.000001 * i:.6f},{0.347144:.6f}\n" for i in range(6)))
+    path.write_text("epoch,loss\n" + "".join(f"{i},{0.347410 - 0.000001 * i:.6f}\n" for i in range(6)))
     from engine.store.log_reader import read_any
 
     finding = F.frozen(read_any(path)[0])

@@ -8,6 +8,7 @@ import pytest
 
 from engine.events import HyperparamChanged
 from engine.health import run_rules
+from engine.health import flat_loss
 from engine.health import frozen as F
 from engine.health import overfitting as O
 from engine.health import progress as P
@@ -111,28 +112,56 @@ def test_a_spike_whose_losses_stay_above_their_level_keeps_warning():
 
 # -- 4. frozen by the schedule ----------------------------------------------------------------------------
 
-def test_a_loss_stopped_by_a_collapsed_lr_is_frozen_not_converged(tmp_path):
-    train, lr, loss, rate = [], [], 1.0, 0.01
+@pytest.mark.parametrize("floor, severity", [(1e-42, "critical"), (1e-6, "warning")])
+def test_a_loss_stopped_by_a_collapsed_lr_is_frozen_not_converged(tmp_path, floor, severity):
+    # Keras lr decayed 1000x an epoch from epoch 11 while the loss fell 5% an epoch; at 1e-6 val still creeps, at 1e-42 it
+    # is identical to float precision (the weights do not move: critical).
+    train, val, lr, loss, rate = [], [], [], 1.0, 0.01
     for e in range(30):
-        rate = rate * 1e-3 if e >= 10 else rate
+        rate = max(rate * 1e-3, floor) if e >= 10 else rate
         loss *= 1 - 0.05 * min(1.0, rate / 0.01) if e else 1
         train.append(round(loss, 6))
-        lr.append(max(rate, 1e-42))
-    history, _ = read_any(keras_csv(tmp_path / "decay.csv", train, [round(t * 1.05, 6) for t in train], lr))
+        val.append(loss * 1.05 + (2e-6 * (e % 2) if floor > 1e-40 else 0.0))
+        lr.append(rate)
+    history, _ = read_any(keras_csv(tmp_path / "decay.csv", train, val, lr))
     finding = F.frozen(history)
-    assert finding.severity == "warning" and finding.evidence["case"] == "schedule" and finding.first_epoch == 11
-    assert "fell to 1e-42 from 0.01 while the loss was still falling 4.8% per epoch" in finding.message
+    assert finding.severity == severity and finding.evidence["case"] == "schedule" and finding.first_epoch == 11
+    assert f"fell to {floor:.3g} from 0.01 while the loss was still falling 4.8% per epoch" in finding.message
     assert finding.suggestion.name == "lr" and finding.suggestion.value == 0.01
 
 
 def test_a_loss_that_flattened_while_the_lr_still_moved_it_is_converged(tmp_path):
-    # Cosine to 5% of the start: the loss slows down first, then goes flat; the lr never collapsed.
+    # Cosine to 5% of the start: the loss slows down first, then goes flat within its noise; the lr never collapsed.
     epochs = 40
     lr = [0.01 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * e / epochs))) for e in range(epochs)]
-    train = [round(0.6 + 0.4 * math.exp(-e / 4), 6) for e in range(epochs)]
-    history, _ = read_any(keras_csv(tmp_path / "cosine.csv", train, [round(t + 0.01, 6) for t in train], lr))
+    wiggle = [2e-5 * (-1) ** e for e in range(epochs)]
+    train = [round(0.6 + 0.4 * math.exp(-e / 3) + w, 6) for e, w in enumerate(wiggle)]
+    history, _ = read_any(keras_csv(tmp_path / "cosine.csv", train, [round(t + 0.01 - w / 2, 6) for t, w in zip(train, wiggle)], lr))
     finding = F.frozen(history)
     assert finding.severity == "info" and finding.evidence["case"] == "converged" and alarms(history) == []
+
+
+def test_a_loss_creeping_down_for_many_epochs_is_not_frozen(tmp_path):
+    # 0.05% an epoch for 40 epochs: each change is "basically zero", together they are a slow descent.
+    train = [round(0.6677 * (1 - 0.0005) ** e, 6) for e in range(40)]
+    history, _ = read_any(keras_csv(tmp_path / "slow.csv", train, [round(t * 1.05, 6) for t in train]))
+    assert F.frozen(history).severity == "ok"
+
+
+def test_val_identical_through_a_streak_says_the_weights_do_not_move(tmp_path):
+    # Lightning, train logged on a few steps only (batch samples, noisy); val identical from epoch 4: lr set to 0.
+    path = tmp_path / "metrics.csv"
+    val = [0.8558, 0.8224, 0.8036] + [0.8036] * 12
+    train = {1: 0.7742, 3: 0.6254, 4: 0.4832, 6: 1.098, 8: 0.5763, 9: 0.778, 11: 0.795, 13: 0.6641, 14: 0.7806}
+    lines = ["epoch,step,train_loss,val_loss"]
+    for e, v in enumerate(val):
+        lines += [f"{e},{10 * e + 5},{train[e]},"] if e in train else []
+        lines.append(f"{e},{10 * e + 9},,{v}")
+    path.write_text("\n".join(lines) + "\n")
+    history, _ = read_any(path)
+    finding = run_rules(history)[0]
+    assert (finding.rule, finding.severity, finding.evidence["case"], finding.first_epoch) == ("frozen", "critical", "weights", 4)
+    assert "val 0.8036 identical to float precision since epoch 3" in finding.message
 
 
 # -- 5. the constant predictor, and no descent that rises -------------------------------------------------
@@ -146,7 +175,7 @@ def test_train_back_on_the_unit_variance_level_after_learning_is_a_warning(tmp_p
 
 
 def test_the_multitask_constant_level_follows_clf_weight():
-    levels = F.constant_levels(history_of([start(), epoch(1, 1.5, 1.5, clf_weight=2.0)]))
+    levels = flat_loss.constant_levels(history_of([start(), epoch(1, 1.5, 1.5, clf_weight=2.0)]))
     assert levels["1 + 2·ln 2 (unit-variance MSE + coin-flip BCE × clf_weight)"] == pytest.approx(1 + 2 * math.log(2))
 
 

@@ -29,6 +29,7 @@ EARLY_STOPPING_MIN_DELTA = 1e-5
 # Trends judged against the run's own noise (MAD of epoch-to-epoch changes), never a fixed gap alone
 NOISE_SIGMAS = 3.0  # a change must exceed this many noise σ to count
 OVERFIT_MIN_RISE = 0.02  # and 2% of the loss scale (baseline, or first/val loss): the materiality band of BASELINE_SKILL_BAND
+OVERFIT_RISE_BAND = 0.05  # a rise from the best val must also exceed 5% of the scale: val a few % above its best is its own spread
 OVERFIT_MIN_AFTER_BEST = 2  # epochs after the best val before a rise is judged
 OVERFIT_GAP_WINDOW = 10  # epochs over which a growing gap is measured
 OVERFIT_GAP_GROWTH = 0.05  # gap growth over the window, as a share of the loss scale
@@ -37,8 +38,10 @@ OVERFIT_GAP_MIN_EPOCHS = 8  # epochs in the window before a growing gap is judge
 OVERFIT_GAP_RISING_SHARE = 0.7  # share of epochs in the window on which the gap grew
 RECENT_EPOCHS = 3  # the last epochs whose median (or mean) stands for "now"
 CONVERGED_DESCENT = 0.05  # a flat loss after a descent of this share of the scale is converged, not frozen
-LR_COLLAPSE_FACTOR = 1e-2  # lr below 1% of what it was while the loss moved: the schedule, not the loss, stopped it ...
-LR_COLLAPSE_STILL_FALLING = 1e-2  # ... when the loss fell > 1% per epoch (10x "flat") just before: converging slows first
+LR_COLLAPSE_FACTOR = 1e-2  # lr below 1% of the lr at which the loss last moved: the schedule cut the step
+LR_COLLAPSE_STILL_FALLING = 1e-2  # a loss falling > 1% per epoch (10x "flat") right before it went flat was stopped: converging slows first
+FROZEN_DRIFT_SHARE = 0.8  # a streak whose steps go this much one way, and add up to more than "flat", is a slow descent
+VAL_UNCHANGED = 1e-6  # val within this relative band through a streak is unchanged to float precision: the weights do not move
 
 # Instability: the step is too large
 UNSTABLE_MIN_EPOCHS = 3  # instability and divergence need this many epochs of train loss
