@@ -31,23 +31,40 @@ def _jumps(values: list[float], scale: float) -> list[int]:
     return [i for i in range(1, len(values)) if values[i] > values[i - 1] * (1 + T.UNSTABLE_JUMP) and values[i] - values[i - 1] > floor]
 
 
-def _flips_and_swing(rows: list[EpochEvent], scale: float) -> tuple[float, float]:
-    """Share of sign flips of Δval and its mean size per epoch between points, in scale units (validation every k
-    epochs moves k epochs' worth between two points, which is no swing)."""
-    steps = [(b.val_loss - a.val_loss) / (b.epoch - a.epoch) for a, b in zip(rows, rows[1:])]
-    flips = sum(1 for a, b in zip(steps, steps[1:]) if a * b < 0) / (len(steps) - 1)
-    return flips, statistics.fmean(abs(s) for s in steps) / scale
+def _movement(rows: list[EpochEvent], key: str) -> tuple[float, float]:
+    """A loss's mean move per epoch between its logged points (validation every k epochs moves k epochs' worth between
+    two of them, which is no swing), and the share of its total movement that its net change keeps (1: one way)."""
+    values = [getattr(r, key) for r in rows]
+    moves = [abs(b - a) for a, b in zip(values, values[1:])]
+    per_epoch = statistics.fmean(m / (rb.epoch - ra.epoch) for m, ra, rb in zip(moves, rows, rows[1:]))
+    total = sum(moves)
+    return per_epoch, abs(values[-1] - values[0]) / total if total > 0 else 0.0
 
 
-def _swinging(rows: list[EpochEvent], scale: float) -> tuple[str, float, float, int] | None:
-    """(where, flips, swing, onset) when val swings up and down across the run or over its recent points: recent too,
-    because an early descent has no flips and would hide swings that began later."""
-    if len(rows) < T.OSCILLATION_MIN_EPOCHS:
+def _flips(rows: list[EpochEvent]) -> float:
+    """The share of sign flips of Δval between consecutive points."""
+    steps = [b.val_loss - a.val_loss for a, b in zip(rows, rows[1:])]
+    return sum(1 for a, b in zip(steps, steps[1:]) if a * b < 0) / max(len(steps) - 1, 1)
+
+
+def _swinging(history: History, scale: float, after: int | None) -> tuple[str, float, int] | None:
+    """(where, val's mean swing per epoch in scale units, onset) when val swings up and down: across the whole run (most
+    steps flip sign), or over its recent points (after a jump the run recovered from, if any: its rise and fall are no
+    swing) with the movement cancelling while train does not fall smoothly either: a step too large moves both. An
+    overfitting run's val may be as noisy, but its train falls one way."""
+    rows = finite_rows(history, "val_loss")
+    if len(rows) >= T.OSCILLATION_MIN_EPOCHS:
+        swing = _movement(rows, "val_loss")[0] / scale
+        if _flips(rows) >= T.OSCILLATION_FLIPS and swing > T.OSCILLATION_AMPLITUDE:
+            return "across the run", swing, rows[1].epoch
+    val = [r for r in rows if after is None or r.epoch > after][-T.OSCILLATION_WINDOW:]
+    if len(val) < T.OSCILLATION_MIN_EPOCHS:
         return None
-    for where, points in (("across the run", rows), (f"over its last {T.OSCILLATION_WINDOW} points", rows[-T.OSCILLATION_WINDOW:])):
-        flips, swing = _flips_and_swing(points, scale)
-        if flips >= T.OSCILLATION_FLIPS and swing > T.OSCILLATION_AMPLITUDE:
-            return where, flips, swing, points[1].epoch
+    train = [r for r in finite_rows(history, "train_loss") if r.epoch >= val[0].epoch]
+    swing, kept = _movement(val, "val_loss")
+    train_kept = _movement(train, "train_loss")[1] if len(train) >= 2 else 0.0
+    if swing > T.OSCILLATION_AMPLITUDE * scale and kept < T.OSCILLATION_NET_SHARE and train_kept < T.SMOOTH_NET_SHARE:
+        return f"over its last {len(val)} points, {1 - kept:.0%} of it cancelling, while train does not fall smoothly", swing / scale, val[1].epoch
     return None
 
 
@@ -153,10 +170,10 @@ def instability(history: History) -> Finding:
     signs = _level_signs(history, rows, train, scale)
     jump = _jump_sign(history, rows, train, scale)
     signs += [jump] if jump else []
-    swing = _swinging(finite_rows(history, "val_loss"), scale)
+    recovered = _recovered_at(rows, train, scale) if jump else None
+    swing = _swinging(history, scale, recovered)
     if swing:
-        where, flips, amplitude, onset = swing
-        signs.append(Sign(f"val oscillating {where} ({flips:.0%} sign flips, mean swing {amplitude:.0%} of the scale per epoch)", onset))
+        signs.append(Sign(f"val oscillating {swing[0]} (mean swing {swing[1]:.0%} of the scale per epoch)", swing[2]))
     ratio = _recent_update_ratio(history)
     if ratio is not None and ratio > T.UPDATE_RATIO_TOO_LARGE and not _shrunk_by_decay(history):
         signs.append(Sign(f"update/weight ratio {ratio:.1e} per step (healthy ~1e-3, > {T.UPDATE_RATIO_TOO_LARGE:g})", rows[0].epoch))
@@ -164,8 +181,7 @@ def instability(history: History) -> Finding:
                 "scale": rounded(scale), "jumps": len(_jumps(train, scale)), "update_ratio": rounded(ratio)}
     if not signs:
         return Finding.ok("instability", "losses stable", evidence=evidence)
-    recovered = _recovered_at(rows, train, scale) if all(s.jump for s in signs) else None
-    if recovered is not None:
+    if recovered is not None and all(s.jump for s in signs):
         return Finding.info("instability", f"{signs[0].text} at epoch {signs[0].onset}; recovered at epoch {recovered}, and no jump since",
                             evidence=evidence, epoch=signs[0].onset)
     lr = current_lr(history, rows[-1])
