@@ -140,19 +140,17 @@ def _jump_sign(history: History, rows: list[EpochEvent], train: list[float], sca
 
 
 def _recovered_at(rows: list[EpochEvent], train: list[float], scale: float) -> int | None:
-    """The epoch the losses came back to their level before the first jump, when no jump came in the last epochs and
-    they have stayed there (within their noise); None while the jumps are recent or the losses still above."""
+    """The epoch both losses came back to their level before the first jump (within the noise they had then), when no
+    jump came in the last epochs and they have stayed there; None while the jumps are recent or a loss is still above."""
     jumps = _jumps(train, scale)
     if not jumps or len(train) - 1 - jumps[-1] < T.RECOVERED_EPOCHS:
         return None
-    before = jumps[0] - 1
     back = None
     for key in ("train_loss", "val_loss"):
         values = [getattr(r, key) for r in rows]
         if not all(finite(v) for v in values[:jumps[0]] + values[jumps[-1]:]):
             continue
-        # Back at or below the level before the jump, within the noise the loss had then (not the jump's own noise).
-        level = values[before] + T.NOISE_SIGMAS * noise(values[:jumps[0]])
+        level = values[jumps[0] - 1] + T.NOISE_SIGMAS * noise(values[:jumps[0]])
         if statistics.median(values[-T.RECENT_EPOCHS:]) > level:
             return None
         first = next(i for i in range(jumps[-1] + 1, len(values)) if values[i] <= level)
