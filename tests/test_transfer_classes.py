@@ -256,3 +256,32 @@ def test_a_plateau_without_a_new_best_never_says_a_negative_improvement():
     finding = P.plateau(history_of(events))
     assert finding.severity == "info" and "improved" not in finding.message
     assert "no new best in 10 epochs (their best is" in finding.message
+
+
+# -- beside the ten: what the tuning half showed ------------------------------------------------------------
+
+def test_an_lr_bump_set_back_is_info_once_set_back():
+    events = [start()] + [epoch(n, 1.3 - 0.02 * n, 1.31 - 0.02 * n) for n in range(1, 11)]
+    events.append(HyperparamChanged("lr", 0.001, 0.006, 10, 320, "user", time=0.0))
+    bumped = history_of(events)
+    assert {f.rule: f for f in run_rules(bumped)}["drastic_change"].severity == "warning"
+    events += [epoch(11, 1.08, 1.09, lr=0.006), HyperparamChanged("lr", 0.006, 0.001, 11, 352, "user", time=0.0)]
+    finding = {f.rule: f for f in run_rules(history_of(events))}["drastic_change"]
+    assert finding.severity == "info" and finding.message == "lr set back at epoch 11 to the value before the change at epoch 10"
+
+
+def test_a_bad_batch_whose_loss_returns_to_its_level_is_no_dead_network(tmp_path):
+    # One corrupted batch at epoch 11 (train 6.5e4), then val back at its level and converging: not "no gain since".
+    train = [1.356 - 0.01 * e for e in range(10)] + [6.478e4] + [1.26 + 0.001 * (e % 3) for e in range(12)]
+    val = [1.282 - 0.002 * e for e in range(10)] + [1.252] * 13
+    history, _ = read_any(keras_csv(tmp_path / "bad_batch.csv", train, [v - 1e-5 * (e % 2) for e, v in enumerate(val)]))
+    exploding = {f.rule: f for f in run_rules(history)}["exploding"]
+    assert exploding.severity == "info" and "has since recovered" in exploding.message
+
+
+def test_a_foreign_descent_that_ends_on_a_constant_level_is_not_converged(tmp_path):
+    # Heavy decoupled decay: train falls from an untrained 1.49 onto 1 + 0.5·ln 2 and stays; no update ratio logged.
+    train = [1.494, 1.372, 1.344, 1.333] + [1.3446 + 0.0001 * (e % 2) for e in range(14)]
+    history, _ = read_any(keras_csv(tmp_path / "decay.csv", train, [1.304 + 0.0001 * (e % 3) for e in range(18)]))
+    finding = F.frozen(history)
+    assert finding.severity == "warning" and finding.evidence["case"] == "unknown" and "1 + 0.5·ln 2" in finding.message

@@ -122,9 +122,11 @@ def flat_case(history: History, rows: list[EpochEvent], start: int) -> FlatCase:
         return FlatCase("baseline", "info", f"nothing learnable found: val {row.val_loss:.4f} ≈ constant-prediction baseline "
                         f"{baseline:.4f} while weights move (update ratio {update:.1e}); raising lr will not help", evidence)
     descent = _descent(rows, loss_scale(history, rows))
-    level = constant_level(history, train_now) if finite(train_now) and not descent else None
+    level = constant_level(history, train_now) if finite(train_now) else None
+    if level and update is None:
+        descent = None  # without measured updates, a descent that ends on a constant predictor's loss learned only that
     best = min((r.train_loss for r in rows if finite(r.train_loss)), default=math.nan)
-    if level and level[1] - best > T.OVERFIT_MIN_RISE * level[1]:
+    if level and not descent and level[1] - best > T.OVERFIT_MIN_RISE * level[1]:
         # It had learned something and lost it (weights decayed to a constant, a dead network): no converging run does.
         return FlatCase("constant", "warning", f"train {train_now:.4f} is the loss of a constant predictor: {level[0]} ≈ {level[1]:.4f}, "
                         f"after reaching {best:.4f}: the model lost what it learned (weights decayed to a constant, or a dead "
@@ -133,7 +135,7 @@ def flat_case(history: History, rows: list[EpochEvent], start: int) -> FlatCase:
         return FlatCase("converged", "info", f"converged after a real descent ({descent[0]:.4g} -> {descent[1]:.4g})", evidence)
     if update is not None:
         return FlatCase("flat", "warning", f"loss flat with no descent before it although weights move (update ratio {update:.1e})", evidence)
-    found = constant_level(history, val_now if val_now is not None else train_now)
-    tail = f"; {val_now if val_now is not None else train_now:.4f} is the loss of a constant predictor: {found[0]} ≈ {found[1]:.4f}" if found else ""
+    sits, found = (train_now, level) if level else (val_now, constant_level(history, val_now) if val_now is not None else None)
+    tail = f"; {sits:.4f} is the loss of a constant predictor: {found[0]} ≈ {found[1]:.4f}" if found else ""
     return FlatCase("unknown", "warning", "weights frozen or nothing learnable: without an update ratio in the log the two cannot be "
                     f"told apart{tail}", evidence)

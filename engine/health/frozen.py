@@ -1,5 +1,5 @@
 """A flat loss: the epoch-to-epoch change of the train or the val loss about zero for a streak of epochs, unless it
-keeps drifting one way through the streak (a slow descent is still learning); flat_loss says which case it is."""
+keeps creeping down through the streak (a slow descent is still learning); flat_loss says which case it is."""
 
 from __future__ import annotations
 
@@ -17,18 +17,17 @@ def _flat(before: float, after: float) -> bool:
     return abs(after - before) <= T.FROZEN_RELATIVE_CHANGE * max(abs(before), 1e-12)
 
 
-def _drifting(values: list[float]) -> bool:
-    """Still moving one way through the streak: most steps in one direction and, in all, more than the shortest streak
-    of "basically zero" changes adds up to (a loss that creeps down 0.05% an epoch for 40 epochs is learning slowly)."""
+def _creeping_down(values: list[float]) -> bool:
+    """Still falling through the streak: most steps down and, in all, more than one epoch's "basically zero" (a loss that
+    creeps down 0.05% an epoch for 40 epochs is learning slowly; one creeping up toward a constant level is not)."""
     steps = [b - a for a, b in zip(values, values[1:])]
-    one_way = max(sum(s < 0 for s in steps), sum(s > 0 for s in steps)) >= T.FROZEN_DRIFT_SHARE * len(steps)
-    return one_way and abs(values[-1] - values[0]) > T.FROZEN_RELATIVE_CHANGE * abs(values[0])
+    return sum(s < 0 for s in steps) >= T.FROZEN_DRIFT_SHARE * len(steps) and values[0] - values[-1] > T.FROZEN_RELATIVE_CHANGE * abs(values[0])
 
 
 def _streak(rows: list[EpochEvent], key: str, measured_still: bool) -> int | None:
     """The first epoch of the flat streak of one loss that reaches its last logged value (each loss on its own rows:
-    Lightning logs train and val at different epochs); None when it is too short, or drifting while the weights are not
-    measured still."""
+    Lightning logs train and val at different epochs); None when it is too short, or creeping down while the weights are
+    not measured still."""
     points = [r for r in rows if finite(getattr(r, key))]
     values = [getattr(r, key) for r in points]
     flags = [False] + [_flat(a, b) for a, b in zip(values, values[1:])]
@@ -37,7 +36,7 @@ def _streak(rows: list[EpochEvent], key: str, measured_still: bool) -> int | Non
         return None
     inside = [getattr(r, key) for r in points if r.epoch >= start]
     first = points[[r.epoch for r in points].index(start) - 1]  # the streak's first change starts from the row before it
-    return None if not measured_still and _drifting([getattr(first, key), *inside]) else start
+    return None if not measured_still and _creeping_down([getattr(first, key), *inside]) else start
 
 
 def frozen(history: History) -> Finding:
