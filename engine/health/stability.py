@@ -47,20 +47,19 @@ def _flips(rows: list[EpochEvent]) -> float:
     return sum(1 for a, b in zip(steps, steps[1:]) if a * b < 0) / max(len(steps) - 1, 1)
 
 
-def _swinging(history: History, scale: float, after: int | None) -> tuple[str, float, int] | None:
+def _swinging(val_rows: list[EpochEvent], train_rows: list[EpochEvent], scale: float, after: int | None) -> tuple[str, float, int] | None:
     """(where, val's mean swing per epoch in scale units, onset) when val swings up and down: across the whole run (most
     steps flip sign), or over its recent points (after a jump the run recovered from, if any: its rise and fall are no
     swing) with the movement cancelling while train does not fall smoothly either: a step too large moves both. An
     overfitting run's val may be as noisy, but its train falls one way."""
-    rows = finite_rows(history, "val_loss")
-    if len(rows) >= T.OSCILLATION_MIN_EPOCHS:
-        swing = _movement(rows, "val_loss")[0] / scale
-        if _flips(rows) >= T.OSCILLATION_FLIPS and swing > T.OSCILLATION_AMPLITUDE:
-            return "across the run", swing, rows[1].epoch
-    val = [r for r in rows if after is None or r.epoch > after][-T.OSCILLATION_WINDOW:]
+    if len(val_rows) >= T.OSCILLATION_MIN_EPOCHS:
+        swing = _movement(val_rows, "val_loss")[0] / scale
+        if _flips(val_rows) >= T.OSCILLATION_FLIPS and swing > T.OSCILLATION_AMPLITUDE:
+            return "across the run", swing, val_rows[1].epoch
+    val = [r for r in val_rows if after is None or r.epoch > after][-T.OSCILLATION_WINDOW:]
     if len(val) < T.OSCILLATION_MIN_EPOCHS:
         return None
-    train = [r for r in finite_rows(history, "train_loss") if r.epoch >= val[0].epoch]
+    train = [r for r in train_rows if r.epoch >= val[0].epoch]
     swing, kept = _movement(val, "val_loss")
     train_kept = _movement(train, "train_loss")[1] if len(train) >= 2 else 0.0
     if swing > T.OSCILLATION_AMPLITUDE * scale and kept < T.OSCILLATION_NET_SHARE and train_kept < T.SMOOTH_NET_SHARE:
@@ -126,9 +125,8 @@ def _level_signs(history: History, rows: list[EpochEvent], train: list[float], s
     return signs
 
 
-def _jump_sign(history: History, rows: list[EpochEvent], train: list[float], scale: float) -> Sign | None:
+def _jump_sign(history: History, rows: list[EpochEvent], train: list[float], scale: float, jumps: list[int]) -> Sign | None:
     """Jumps of the epoch train loss: one that more than doubles it, or two (a huge first epoch counting as one)."""
-    jumps = _jumps(train, scale)
     big = [i for i in jumps if train[i] > T.FAR_ABOVE_BEST * train[i - 1] and train[i] - train[i - 1] > T.UNSTABLE_EXCESS * scale]
     big = [i for i in big if not _lowered_since(history, rows[i].epoch)]
     huge_start = train[0] > T.UNSTABLE_EARLY_FACTOR * scale
@@ -139,11 +137,10 @@ def _jump_sign(history: History, rows: list[EpochEvent], train: list[float], sca
     return Sign(text, rows[(big or jumps)[0]].epoch, jump=bool(jumps))
 
 
-def _recovered_at(rows: list[EpochEvent], train: list[float], scale: float) -> int | None:
+def _recovered_at(rows: list[EpochEvent], jumps: list[int]) -> int | None:
     """The epoch both losses came back to their level before the first jump (within the noise they had then), when no
     jump came in the last epochs and they have stayed there; None while the jumps are recent or a loss is still above."""
-    jumps = _jumps(train, scale)
-    if not jumps or len(train) - 1 - jumps[-1] < T.RECOVERED_EPOCHS:
+    if not jumps or len(rows) - 1 - jumps[-1] < T.RECOVERED_EPOCHS:
         return None
     back = None
     for key in ("train_loss", "val_loss"):
@@ -166,17 +163,18 @@ def instability(history: History) -> Finding:
     train = [r.train_loss for r in rows]
     scale = loss_scale(history, rows[1:])
     signs = _level_signs(history, rows, train, scale)
-    jump = _jump_sign(history, rows, train, scale)
+    jumps = _jumps(train, scale)
+    jump = _jump_sign(history, rows, train, scale, jumps)
     signs += [jump] if jump else []
-    recovered = _recovered_at(rows, train, scale) if jump else None
-    swing = _swinging(history, scale, recovered)
+    recovered = _recovered_at(rows, jumps) if jump else None
+    swing = _swinging(finite_rows(history, "val_loss"), rows, scale, recovered)
     if swing:
         signs.append(Sign(f"val oscillating {swing[0]} (mean swing {swing[1]:.0%} of the scale per epoch)", swing[2]))
     ratio = _recent_update_ratio(history)
     if ratio is not None and ratio > T.UPDATE_RATIO_TOO_LARGE and not _shrunk_by_decay(history):
         signs.append(Sign(f"update/weight ratio {ratio:.1e} per step (healthy ~1e-3, > {T.UPDATE_RATIO_TOO_LARGE:g})", rows[0].epoch))
     evidence = {"train_loss": rounded(statistics.median(train[-T.RECENT_EPOCHS:])), "best_train": rounded(min(train)),
-                "scale": rounded(scale), "jumps": len(_jumps(train, scale)), "update_ratio": rounded(ratio)}
+                "scale": rounded(scale), "jumps": len(jumps), "update_ratio": rounded(ratio)}
     if not signs:
         return Finding.ok("instability", "losses stable", evidence=evidence)
     if recovered is not None and all(s.jump for s in signs):
