@@ -1,4 +1,4 @@
-"""Reading saved runs into a History: our events.jsonl (fast and forgiving), Keras and Lightning CSVs."""
+"""Reading saved runs into a History: our events.jsonl (fast and forgiving), Keras and Lightning CSVs, TensorBoard runs."""
 
 from __future__ import annotations
 
@@ -181,7 +181,8 @@ def read_jsonl(path: str | Path) -> tuple[History, list[str]]:
 
 
 def read_any(path: str | Path) -> tuple[History, list[str]]:
-    """Our run (directory or .jsonl), a Keras CSVLogger file or a Lightning metrics.csv."""
+    """Our run (directory or .jsonl), a Keras CSVLogger file, a Lightning metrics.csv, or a TensorBoard run (an event
+    file, or a directory of them)."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         from engine.store.foreign_logs import read_foreign_csv
@@ -189,4 +190,8 @@ def read_any(path: str | Path) -> tuple[History, list[str]]:
         return read_foreign_csv(path)
     if not path.exists():
         raise InputError(str(path), "file not found")
+    from engine.store.tensorboard_logs import is_tensorboard, read_tensorboard
+
+    if not (path.is_dir() and (path / EVENTS_FILE).exists()) and is_tensorboard(path):
+        return read_tensorboard(path)
     return read_jsonl(path)
