@@ -2,9 +2,14 @@
 right verdicts (by writer and by label), false alarms at the end and at any replayed epoch, faults never flagged,
 epochs from onset to the first right warning, unreadable logs per writer, and messages their own numbers contradict.
 
-    python3 bench/score_transfer.py [--half tuning|heldout|both] [-v] [--suite DIR] [--no-regression]
+    python3 bench/score_transfer.py [--half tuning|heldout|both|all|SPLIT] [-v] [--suite DIR] [--no-regression]
+    python3 bench/score_transfer.py --suite tests/transfer_fresh --half fresh --no-regression
 
-Change rules looking at the tuning half only; the held-out half says whether the change transfers.
+Change rules looking at the tuning half only; the held-out half says whether the change transfers. The fresh suite
+(tests/transfer_fresh/, one split "fresh") is for once the rules are final: both halves above are tuning data now.
+Right verdicts are given twice: strict (a nothing-learnable run must say "nothing learnable", which a foreign log
+without a constant baseline cannot support) and "fault-free means no warning" (a quiet-set run is right when nothing
+warns at the end).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from score_diagnosis import ACCEPTS, QUIET, _source, verdict  # noqa: E402
 TRANSFER = ROOT / "tests" / "transfer_suite"
 REGRESSION = ROOT / "tests" / "diagnosis_suite"
 SILENT = ("quiet", "nothing-learnable")
+HALVES = ("tuning", "heldout")  # the default suite's splits, in the order they are printed
 SPIKE_EPOCHS = 2  # a planted spike recovers within two epochs: alarms from its epoch to two after are counted apart
 
 
@@ -48,6 +54,13 @@ class LogScore:
     delay: int | None = None
     contradictions_end: list[str] = field(default_factory=list)
     contradictions_replay: set[str] = field(default_factory=set)
+
+    @property
+    def right_no_warning(self) -> bool:
+        """Right with "fault-free means no warning": a quiet-set run needs only that nothing warns at the end."""
+        if self.label in QUIET:
+            return not self.unreadable and self.got in SILENT
+        return self.right
 
 
 def is_right(label: str, got: str, accepts: list[str] | None = None) -> bool:
@@ -86,6 +99,20 @@ def score_log(path: Path, entry: dict) -> LogScore:
     return score
 
 
+def splits_to_score(suite: Path, half: str) -> list[str]:
+    """The splits `--half` names in this suite: "both" is tuning and heldout, "all" every split it holds."""
+    labels_path = suite / "labels.json"
+    if not labels_path.exists():
+        raise InputError(str(labels_path), "no such file (is --suite a transfer suite folder?)")
+    held = {entry.get("split") for entry in json.loads(labels_path.read_text()).values()} - {None}
+    ordered = [h for h in HALVES if h in held] + sorted(held - set(HALVES))
+    wanted = {"all": ordered, "both": list(HALVES)}.get(half, [half])
+    missing = [h for h in wanted if h not in held]
+    if missing:
+        raise InputError(str(labels_path), f"--half {half}: no log has split {missing[0]!r} (the suite holds: {', '.join(ordered) or 'none'})")
+    return wanted
+
+
 def score_suite(suite: Path, half: str | None = None) -> list[LogScore]:
     """Every labelled log of a suite folder (of one half, when given)."""
     labels = json.loads((suite / "labels.json").read_text())
@@ -102,8 +129,13 @@ def figures(scores: list[LogScore]) -> dict:
     labels = sorted({s.label for s in scores})
     return {
         "logs": len(scores), "right": sum(s.right for s in scores), "readable": sum(not s.unreadable for s in scores),
+        "right_no_warning": sum(s.right_no_warning for s in scores),
         "by_writer": {w: (sum(s.right for s in scores if s.writer == w), sum(s.writer == w for s in scores)) for w in writers},
+        "by_writer_no_warning": {w: (sum(s.right_no_warning for s in scores if s.writer == w), sum(s.writer == w for s in scores))
+                                 for w in writers},
         "by_label": {lab: (sum(s.right for s in scores if s.label == lab), sum(s.label == lab for s in scores)) for lab in labels},
+        "by_label_no_warning": {lab: (sum(s.right_no_warning for s in scores if s.label == lab), sum(s.label == lab for s in scores))
+                                for lab in labels},
         "fault_free": len(quiet), "false_alarm_end": sum(s.got not in SILENT for s in quiet),
         "false_alarm_replay": sum(bool(s.alarm_epochs) for s in quiet),
         "false_alarm_replay_beyond_spikes": sum(len(s.alarm_epochs) > s.spike_alarms for s in quiet),
@@ -135,9 +167,12 @@ def report(title: str, scores: list[LogScore], verbose: bool) -> dict:
     f = figures(scores)
     if not f["logs"]:
         return f
-    print(f"right verdicts: {f['right']}/{f['logs']} ({f['right'] / f['logs']:.0%}); of the readable logs {f['right']}/{f['readable']}")
-    print(f"  by writer: {_pairs(f['by_writer'])}")
-    print(f"  by label: {_pairs(f['by_label'])}")
+    print(f"right verdicts, strict (nothing-learnable must say so): {f['right']}/{f['logs']} ({f['right'] / f['logs']:.0%}); "
+          f"of the readable logs {f['right']}/{f['readable']}  |  fault-free means no warning: "
+          f"{f['right_no_warning']}/{f['logs']} ({f['right_no_warning'] / f['logs']:.0%})")
+    print(f"  by writer, strict: {_pairs(f['by_writer'])}  |  no warning: {_pairs(f['by_writer_no_warning'])}")
+    loose = {lab: pair for lab, pair in f["by_label_no_warning"].items() if pair != f["by_label"][lab]}
+    print(f"  by label, strict: {_pairs(f['by_label'])}" + (f"  |  no warning: {_pairs(loose)}" if loose else ""))
     print(f"readable fault-free runs with a warning at the end: {f['false_alarm_end']}/{f['fault_free']}; at any replayed epoch: "
           f"{f['false_alarm_replay']}/{f['fault_free']} (beyond a planted spike's epochs: {f['false_alarm_replay_beyond_spikes']})")
     print(f"readable faults warned right: {f['faults_caught']}/{f['faults']}; never flagged at any epoch: {f['faults_never_warned']}; "
@@ -153,13 +188,20 @@ def report(title: str, scores: list[LogScore], verbose: bool) -> dict:
 def main() -> int:
     """Score the requested halves, then the regression suite."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--half", choices=("tuning", "heldout", "both"), default="both")
+    parser.add_argument("--half", default="all", metavar="SPLIT",
+                        help='a split of the suite (tuning, heldout, fresh), "both" (tuning and heldout) or "all" (default)')
     parser.add_argument("-v", dest="verbose", action="store_true", help="one line per log")
-    parser.add_argument("--suite", type=Path, default=TRANSFER)
+    parser.add_argument("--suite", type=Path, default=TRANSFER, help="the suite folder (default tests/transfer_suite)")
     parser.add_argument("--no-regression", action="store_true", help="skip the old suite (tests/diagnosis_suite)")
     args = parser.parse_args()
-    for half in ("tuning", "heldout") if args.half == "both" else (args.half,):
-        report(f"transfer suite, {half} half", score_suite(args.suite, half), args.verbose)
+    try:
+        halves = splits_to_score(args.suite, args.half)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    name = "transfer suite" if args.suite.resolve() == TRANSFER else f"suite {args.suite}"
+    for half in halves:
+        report(f"{name}, {half} half", score_suite(args.suite, half), args.verbose)
     if not args.no_regression:
         report("regression suite (tests/diagnosis_suite)", score_suite(REGRESSION), args.verbose)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import traceback
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from bench.transfer.facts import check
 from bench.transfer.spec import INTENDED, draw
 
+ROOT = Path(__file__).resolve().parents[2]
 EXTENSIONS = {"engine": ".jsonl", "keras": ".csv", "lightning": ".csv", "tb_torch": "", "tb_keras": ""}
 FORMATS = {"engine": "stockpred", "keras": "keras", "lightning": "lightning", "tb_torch": "tensorboard", "tb_keras": "tensorboard"}
 
@@ -57,6 +59,12 @@ def _write(spec, path: Path) -> tuple[list[dict], dict]:
     return table, levels
 
 
+def _trace() -> str:
+    """The end of the current traceback, its paths relative to the repository or to site-packages (no machine's paths)."""
+    text = traceback.format_exc().replace(f"{ROOT}/", "")
+    return re.sub(r'"[^"]*/site-packages/', '"site-packages/', text)[-1500:]
+
+
 def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
@@ -80,7 +88,7 @@ def build_one(seed: int, suite: str) -> dict:
     except Exception as error:  # a writer that failed: reported and left out, the build goes on
         _remove(path)
         return {"name": name, "seed": seed, "writer": spec.writer, "intended": intended,
-                "dropped": f"error: {type(error).__name__}: {error}".splitlines()[0][:300], "trace": traceback.format_exc()[-1500:]}
+                "dropped": f"error: {type(error).__name__}: {error}".splitlines()[0][:300], "trace": _trace()}
     if label is None:
         _remove(path)
         return {"name": name, "seed": seed, "writer": spec.writer, "intended": intended, "dropped": rule}
