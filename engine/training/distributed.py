@@ -19,9 +19,10 @@ import torch.distributed as dist
 
 from engine.control.channel import Control, ControlChannel
 from engine.errors import InputError
+from engine.knobs import KNOBS as ALL_KNOBS
 
 ACTIONS = ("pause", "resume", "stop", "interrupt", "save", "set")
-KNOBS = ("lr", "weight_decay", "dropout", "clf_weight")
+KNOBS = tuple(ALL_KNOBS)  # a knob travels as its index here: every rank has the same table
 PER_PACKET = 4  # controls applied per step at most; more wait for the next step, in order
 PAUSED_POLL_S = 0.5
 TRACE_ENV = "STOCKPRED_CONTROL_TRACE"  # a directory: each rank appends the controls it applied (diagnostics, tests)
