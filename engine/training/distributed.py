@@ -94,6 +94,15 @@ def leave(world: World) -> None:
         dist.destroy_process_group()
 
 
+def data_parallel(model: torch.nn.Module, world: World, device: torch.device) -> torch.nn.Module:
+    """The model wrapped in DistributedDataParallel under torchrun (gradients all-reduced), else the model itself."""
+    if not world.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+
+
 def rank_share(batch: torch.Tensor, world: World) -> torch.Tensor:
     """This rank's contiguous, equal share of one global batch; up to size-1 leftover samples of a short last batch are dropped."""
     share = len(batch) // world.size

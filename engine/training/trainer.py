@@ -11,7 +11,6 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -22,24 +21,25 @@ from engine.data.dataset import PreparedData
 from engine.errors import EnvironmentProblem
 from engine.events import (CheckpointSaved, EarlyStopped, EndReason, EpochEvent, ErrorEvent, Event, RunEnded, RunStarted,
                            SessionNote, StepEvent)
-from engine.store.checkpoint import keep_numbered_copy, save_checkpoint
+from engine.store.checkpoint import save_checkpoint
 from engine.training import training_state
-from engine.training.distributed import (SINGLE, ControlBroadcast, World, device_for, join, leave, rank_share,
-                                         resolve_device, sum_across)
+from engine.training.checkpoint_policy import CheckpointPolicy
+from engine.training.distributed import (SINGLE, ControlBroadcast, World, data_parallel, device_for, join, leave,
+                                         rank_share, resolve_device, sum_across)
 from engine.training.early_stop import EarlyStop
 from engine.training.epoch import ROLLED_BACK, EpochInProgress, EpochOutcome
 from engine.training.epoch_sums import EpochSums
 from engine.training.evaluation import evaluate
 from engine.training.failure import failure_message, run_dir_failure
 from engine.training.live_knobs import LiveKnobs
-from engine.training.model import MultitaskLSTM, parameter_groups
+from engine.training.model import MultitaskLSTM, make_optimizer, parameter_groups
 from engine.training.probes import StepProbe
 from engine.training.rollback import RollbackPoint
-from engine.training.run_resources import RunResources
+from engine.training.run_resources import EventSink, RunResources
 from engine.training.steering import Steering
 from engine.training.threads import ThreadGovernor, apply_threads
 
-EventSink = Callable[[Event], None]
+__all__ = ["EventSink", "Trainer"]
 
 
 class Trainer:
@@ -59,16 +59,12 @@ class Trainer:
         self.resume_path = resume_path
         torch.manual_seed(config.seed)
         self.model = MultitaskLSTM(self.data.features.shape[1], config.model).to(self.device)
-        self.net, broadcast = self.model, None
+        self.net = data_parallel(self.model, world, self.device)  # the model itself in a single process
+        broadcast = ControlBroadcast(world, self.controls, self.device) if world.distributed else None
         if world.distributed:
-            from torch.nn.parallel import DistributedDataParallel
-
-            self.net = DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda" else None)
-            broadcast = ControlBroadcast(world, self.controls, self.device)
             torch.manual_seed(config.seed + world.rank)  # same weights everywhere, but each rank its own dropout masks
         training = config.training
-        optimizer_class = torch.optim.AdamW if training.optimizer == "adamw" else torch.optim.Adam
-        self.optimizer = optimizer_class(self.model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay)
+        self.optimizer = make_optimizer(self.model, training)
         self.shuffle = torch.Generator(device=self.device)
         self.shuffle.manual_seed(config.seed)
         self.probe = StepProbe(parameter_groups(self.model))
@@ -78,6 +74,7 @@ class Trainer:
         self.knobs = LiveKnobs(self.model, self.optimizer, training,
                                warmup.epochs * self.batches_per_epoch if warmup.enabled else 0.0)
         self.early_stop = EarlyStop(training.early_stopping)
+        self.checkpoints = CheckpointPolicy(config.checkpoint, self.save)
         self.steering = Steering(self, self.controls, broadcast, world.is_main)
         self.resources = RunResources(config, world, self.controls, resume_path, run_dir)
         self.epoch, self.step = 0, 0
@@ -138,16 +135,6 @@ class Trainer:
         self.emit(CheckpointSaved(str(path), reason, self.epoch, self.step, source))
         return str(path)
 
-    def _save_after_epoch(self, improved: bool, rolling: bool) -> None:
-        """best.pt on a validation gain, the rolling last.pt every N epochs, numbered copies kept."""
-        settings = self.config.checkpoint
-        if improved:
-            self.save("best", "best.pt")
-        if rolling and settings.every_epochs and self.epoch % settings.every_epochs == 0:
-            last = Path(self.save("periodic", "last.pt"))
-            if settings.keep_last and self.world.is_main:
-                keep_numbered_copy(last, settings.keep_last, self.epoch)
-
     # -- the run -----------------------------------------------------------------------------------
     def run(self) -> RunEnded:
         """Train until done, stopped, early-stopped or diverged; always ends with a RunEnded event."""
@@ -183,10 +170,8 @@ class Trainer:
                 if isinstance(error, OSError):  # the machine refused (a full disk): one line for the person, exit 1
                     raise EnvironmentProblem(message) from None
                 raise
-            # A user's stop saves only if they asked (the save control comes first); divergence has nothing worth saving.
-            checkpoint, source = None, self.steering.end_source
-            if reason in (EndReason.COMPLETED, EndReason.EARLY_STOP, EndReason.INTERRUPTED):
-                checkpoint = self.save(reason, "interrupt.pt" if reason == EndReason.INTERRUPTED else "last.pt", source)
+            source, final = self.steering.end_source, self.checkpoints.final_name(reason)
+            checkpoint = self.save(reason, final, source) if final else None
             ended = RunEnded(reason, self.epoch, self.step, self.early_stop.best_or_none, checkpoint, source)
             self.emit(ended)
             return ended
@@ -314,24 +299,18 @@ class Trainer:
             grad_sum / self.batches_per_epoch, update_ratio, wd_ratio, weight_norm, pred_std, prob_std,
             epoch.samples * self.world.size / seconds if seconds > 0 else 0.0, seconds, torch.get_num_threads())
         self.emit(event)
-        self._review_threads()
+        note = self.governor.retune() if self.governor else None  # `threads: auto` follows the neighbours' load
+        if note:
+            self.emit(SessionNote(note, "threads: auto", self.epoch, self.step))
         if not finite:
             return EpochOutcome.ended(event, EndReason.DIVERGED)
         improved = self.early_stop.update(self.epoch, val_loss, self.model)
         stopping = self.early_stop.should_stop
         # The run's own end writes last.pt anyway; a periodic copy of the same epoch would be a second write.
-        self._save_after_epoch(improved, rolling=not stopping and self.epoch < training.epochs)
+        self.checkpoints.after_epoch(self.epoch, improved, rolling=not stopping and self.epoch < training.epochs)
         if not stopping:
             return EpochOutcome.ended(event)
         self.early_stop.restore_best(self.model)
         patience = self.early_stop.patience
         self.emit(EarlyStopped(self.epoch, patience.best_epoch, patience.best))
         return EpochOutcome.ended(event, EndReason.EARLY_STOP)
-
-    def _review_threads(self) -> None:
-        """`threads: auto`: follow the neighbours' load as it was over the epoch just ended."""
-        count, old = self.governor.review() if self.governor else None, torch.get_num_threads()
-        if count is not None and count != old:
-            torch.set_num_threads(count)
-            self.emit(SessionNote(f"threads {old} -> {count} (what other processes left free over the last epoch)",
-                                  "threads: auto", self.epoch, self.step))
