@@ -6,12 +6,13 @@
 - engine: the Trainer as the CLI runs it (log, probes, step events, control socket), on the default config.
 
 Each round runs each side in a fresh process (torch's thread pools and the allocator start the same), the sides
-interleaved so the machine's drift hits all of them. Each side times its training steps per epoch with
-time.perf_counter (the engine's epoch figure covers exactly its steps and their bookkeeping; validation and
-checkpoints are outside it, as the plain loops have none). A side's figure is the median over epochs after the
-first; a ratio is the median of the per-round ratios. Every side gets the same thread count (torch's default, all
-the cores), so a busy neighbour cannot make `threads: auto` pick fewer for the engine alone. The load average is
-printed before and after: on a shared machine, read the per-round figures, not only the medians.
+interleaved so the machine's drift hits all of them, each side leading a round in turn. Each side times its
+training steps per epoch with time.perf_counter (the engine's epoch figure covers exactly its steps and their
+bookkeeping; validation and checkpoints are outside it, as the plain loops have none). A side's figure is the
+median over epochs after the first; a ratio is the median of the per-round ratios. Every side gets the same
+thread count (torch's default, all the cores), so a busy neighbour cannot make `threads: auto` pick fewer for
+the engine alone. The load average is printed before and after: on a shared machine, read the per-round
+figures, not only the medians (bench_step_overhead.py compares the steps inside one process instead).
 Usage: python3 bench/bench_engine_vs_bare.py [epochs] [rounds]
 """
 
@@ -125,7 +126,7 @@ def main():
     load_before = os.getloadavg()
     results = {side: [] for side in SIDES}
     for number in range(ROUNDS):
-        for side in SIDES:
+        for side in SIDES[number % len(SIDES):] + SIDES[:number % len(SIDES)]:  # each side leads a round in turn
             results[side].append(one_round(side))
         print(f"round {number + 1}: " + ", ".join(f"{side} {results[side][-1]:,.0f}" for side in SIDES), flush=True)
     load_after = os.getloadavg()

@@ -1,5 +1,5 @@
 """The trainer's collaborators on their own: early stopping on the shared Patience, the run's resources, an epoch's
-outcome, the knobs bound from KNOBS, and what a checkpoint of an epoch in progress holds."""
+outcome, the knobs bound from KNOBS, what a checkpoint of an epoch in progress holds, and the loop's bookkeeping."""
 
 import json
 import math
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.config import EarlyStoppingConfig
+from engine.config import CheckpointConfig, EarlyStoppingConfig
 from engine.control.channel import ControlChannel
 from engine.control.server import ControlServer
 from engine.data.dataset import prepare_data
@@ -18,9 +18,12 @@ from engine.knobs import KNOBS
 from engine.store.checkpoint import load_checkpoint
 from engine.store.log_writer import RunLog
 from engine.training import live_knobs, run_resources
+from engine.training.checkpoint_policy import CheckpointPolicy
 from engine.training.distributed import SINGLE
 from engine.training.early_stop import EarlyStop
 from engine.training.epoch import ROLLED_BACK
+from engine.training.epoch_sums import EpochSums
+from engine.training.probes import StepProbe
 from engine.training.run_resources import RunResources, planned_run_dir
 from engine.training.trainer import Trainer
 
@@ -216,3 +219,49 @@ def test_a_mid_epoch_checkpoint_holds_the_epoch_in_progress_and_restores_it(tiny
     epoch = resumed.in_progress
     assert epoch.batch == 2 and torch.equal(epoch.order, state["perm"]) and epoch.sums.count == 128
     assert torch.equal(epoch.sums.totals(), state["acc"]) and resumed.step == 2
+
+
+# -- the loop's bookkeeping ----------------------------------------------------------------------
+def test_checkpoint_policy_writes_best_on_gains_and_last_every_n_epochs(tmp_path):
+    saved = []
+
+    def save(reason, name):
+        saved.append((reason, name))
+        path = tmp_path / name
+        path.write_bytes(b"x")
+        return str(path)
+
+    policy = CheckpointPolicy(CheckpointConfig(every_epochs=2, keep_last=1), save)
+    for epoch, improved in ((1, True), (2, False), (3, False), (4, True)):
+        policy.after_epoch(epoch, improved, rolling=epoch < 4)
+    assert saved == [("best", "best.pt"), ("periodic", "last.pt"), ("best", "best.pt")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "epoch0002.pt", "last.pt"]
+    assert [CheckpointPolicy.final_name(r) for r in EndReason] == ["last.pt", "last.pt", None, "interrupt.pt", None, None]
+
+
+def test_probe_ratios_are_the_update_and_decay_norms_per_group():
+    torch.manual_seed(0)
+    layers = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 1))
+    groups = {"first": list(layers[0].parameters()), "second": list(layers[1].parameters())}
+    layers(torch.randn(8, 3)).square().mean().backward()
+    probe = StepProbe(groups)
+    before = {name: [p.detach().clone() for p in params] for name, params in groups.items()}
+    grads = {name: torch.cat([p.grad.flatten() for p in params]) for name, params in groups.items()}
+    probe.before_step(weight_decay=0.1, lr=0.5, decoupled=False)
+    torch.optim.SGD(layers.parameters(), lr=0.5).step()
+    probe.after_step()
+    update_ratio, wd_ratio = probe.read()
+    for name, params in groups.items():
+        old = torch.cat([p.flatten() for p in before[name]])
+        new = torch.cat([p.detach().flatten() for p in params])
+        assert update_ratio[name] == pytest.approx(float((new - old).norm() / old.norm()), rel=1e-5)
+        assert wd_ratio[name] == pytest.approx(float(0.1 * old.norm() / grads[name].norm()), rel=1e-5)
+
+
+def test_epoch_sums_weight_the_losses_by_batch_size():
+    sums = EpochSums(torch.device("cpu"))
+    sums.add(torch.tensor(1.0), torch.tensor(2.0), torch.tensor(3.0), torch.tensor(4.0), 10)
+    sums.add(torch.tensor(3.0), torch.tensor(2.0), torch.tensor(1.0), torch.tensor(5.0), 5)
+    assert sums.totals().tolist() == [25.0, 30.0, 35.0, 9.0] and sums.count == 15
+    sums.add(torch.tensor(1.0), torch.tensor(1.0), torch.tensor(1.0), torch.tensor(1.0), 1)
+    assert sums.totals().tolist() == [26.0, 31.0, 36.0, 10.0] and sums.count == 16
