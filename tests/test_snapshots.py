@@ -31,7 +31,16 @@ def test_main_screen_at_80x24(snap_compare):
 
 def test_replay_screen_mid_run(snap_compare, tmp_path):
     app = replay_app(str(write_log(tmp_path / "events.jsonl", histories.overfitting_run())))
-    assert snap_compare(app, terminal_size=(100, 30), press=["home", "right", "right"])
+
+    async def step_twice_and_settle(pilot):
+        await pilot.press("home", "right", "right")
+        # The status panel's text grows as the cursor moves; on a loaded machine its scroll container can be caught
+        # before it lays the new text out: wait until the app has nothing left to process.
+        await pilot.pause()
+        await pilot.app.animator.wait_until_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=step_twice_and_settle)
 
 
 def test_main_screen_without_colour(snap_compare, monkeypatch):
