@@ -29,7 +29,7 @@ class RunOptions:
     def labelled_overrides(self) -> list[Override]:
         """The values the options put over the base config, in order, each labelled with its option."""
         labelled = [Override.parse(text) for text in self.overrides]
-        if self.data:  # a path goes in verbatim: YAML could turn a name like '2024.csv' into something else
+        if self.data is not None:  # a path goes in verbatim: YAML could turn a name like '2024.csv' into something else
             labelled.append(Override(("data", "source"), self.data, "--data"))
         if self.epochs is not None:
             labelled.append(Override(("training", "epochs"), self.epochs, "--epochs"))
@@ -43,14 +43,16 @@ def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
     defaults. `--config` with `--resume` is refused: a resumed run keeps its checkpoint's config, changed only by
     `--set`. Errors name the option that set a bad value (`--set`, `--data`, `--epochs`) or else the file.
     """
-    if options.resume and options.config:
+    if options.resume is not None and not options.resume.strip():
+        raise InputError("--resume", "empty path; expected a checkpoint file (.pt)")
+    if options.resume and options.config is not None:
         raise InputError("--config", "cannot be combined with --resume (a resumed run keeps its checkpoint's "
                                      "config); change values with --set key=value")
     state = load_checkpoint(options.resume) if options.resume else None
     overrides = options.labelled_overrides()
     if state is not None:
         return load_config(None, overrides, base=state["config"], base_label=f"{options.resume} (config)"), state
-    return load_config(options.config or default_config_file(), overrides), None
+    return load_config(options.config if options.config is not None else default_config_file(), overrides), None
 
 
 def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, controls: ControlChannel | None = None,
