@@ -12,13 +12,13 @@ from typing import BinaryIO
 
 from engine.errors import InputError
 
-KINDS = {stat.S_IFREG: "a regular file", stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO (named pipe)",
+KINDS = {stat.S_IFREG: "a regular file", stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO",
          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket",
          stat.S_IFLNK: "a symbolic link"}
 
 
 def kind_of(mode: int) -> str:
-    """'a FIFO (named pipe)', 'a directory', … for a stat mode."""
+    """'a FIFO', 'a directory', 'a character device', … for a stat mode."""
     return KINDS.get(stat.S_IFMT(mode), "a special file")
 
 

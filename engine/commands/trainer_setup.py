@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 from engine.training.allocator import keep_freed_memory
 from engine.store.checkpoint import load_checkpoint
+from engine.store.checkpoint_state import check_fits, check_restorable
 from engine.config import Config, Override, load_config
 from engine.config_file import default_config_file
 from engine.control.channel import ControlChannel
-from engine.data.dataset import Scaler, prepare_data
+from engine.data.dataset import FEATURES, Scaler, prepare_data
 from engine.errors import InputError
 from engine.training.distributed import SINGLE, World, device_for, resolve_device
 from engine.training.trainer import EventSink, Trainer
@@ -61,7 +62,11 @@ def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, con
     config, state = resolve_config(options)
     keep_freed_memory()
     device = resolve_device(device_for(world, config.device))
+    if state is not None:
+        check_restorable(state, options.resume, len(FEATURES))
     scaler = Scaler(**state["scaler"]) if state is not None else None
     data = prepare_data(config, device, scaler)
+    if state is not None and state.get("fingerprint") == data.fingerprint:  # other data: the trainer says so
+        check_fits(state, options.resume, len(data.ends["train"]), config.training.batch_size, world.size)
     return Trainer(config, data, sinks=sinks, controls=controls, resume=state, resume_path=options.resume,
                    pause_on_nonfinite=pause_on_nonfinite, run_dir=options.run_dir, world=world)
