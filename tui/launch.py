@@ -51,7 +51,10 @@ def replay_app(path: str, follow: bool = False) -> ReplayDashboard:
         follower = LogFollower(path)
         if check_input(follower.path, LOG_EXPECTED):
             raise InputError(str(follower.path), f"is a directory; expected {LOG_EXPECTED}")
-        follower.poll()
+        try:
+            follower.poll()
+        except OSError as error:
+            raise InputError(str(follower.path), f"cannot read ({error.strerror or error})") from None
         return ReplayDashboard(follower.history, follower.notices, FollowSource(follower))
     history, notices = read_any(path)
     return ReplayDashboard(history, notices)

@@ -9,7 +9,7 @@ from textual.screen import Screen
 from engine.commands.compare import LoadedRun, load_all
 from engine.commands.runs import log_dir_problem
 from engine.errors import InputError
-from engine.file_kinds import check_input
+from engine.file_kinds import check_input, read_regular
 from engine.store.log_reader import LOG_EXPECTED
 from tui.screens.compare_screen import CompareScreen
 from tui.screens.runs_browser import RunsBrowser
@@ -60,10 +60,14 @@ class CompareApp(ScreenApp):
 
 
 def runs_app(log_dir: str | None, extra: list[str] = ()) -> RunsApp:
-    """The browser over `log_dir` and `extra` paths (the CLI and the tests build it here); a path that is missing or
-    not a file or directory (a FIFO would block the browser's reader) fails on the command line."""
+    """The browser over `log_dir` and `extra` paths (the CLI and the tests build it here); a path that is missing,
+    unreadable, or neither a file nor a directory (a FIFO would block the browser's reader) fails on the command line."""
     for path in extra:
-        check_input(path, LOG_EXPECTED)
+        if not check_input(path, LOG_EXPECTED):
+            try:
+                read_regular(path, LOG_EXPECTED, 1)
+            except OSError as error:
+                raise InputError(str(path), f"cannot read ({error.strerror or error})") from None
     problem = log_dir_problem(log_dir) if log_dir is not None else ""
     if problem:
         if not extra or problem != "no such log directory":

@@ -23,19 +23,60 @@ KEY_TYPES = {"model": dict, "optimizer": dict, "epoch": int, "step": int, "confi
 REQUIRED_KEYS = ("format", *KEY_TYPES)
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (a full disk, an I/O error); whatever was at its name is left as it was."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class _WriteRecorder:
+    """A file torch.save writes through, keeping the OSError of a failed write: torch reports it only as a
+    RuntimeError ('unexpected pos …') that does not say the disk is full."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.error: OSError | None = None
+
+    def write(self, data) -> int:
+        """Write through, remembering the first OSError."""
+        try:
+            return self.file.write(data)
+        except OSError as error:
+            self.error = self.error or error
+            raise
+
+    def flush(self) -> None:
+        """Flush through."""
+        self.file.flush()
+
+
+def _write_error(path: Path, error: OSError) -> CheckpointWriteError:
+    return CheckpointWriteError(error.errno, f"{path}: cannot write the checkpoint ({error.strerror or error})")
+
+
 def save_checkpoint(state: dict, path: str | Path) -> Path:
-    """Write `state` so that `path` holds either the old file or the complete new one, never half."""
+    """Write `state` so that `path` holds either the old file or the complete new one, never half; a failed write
+    (a full disk) is a CheckpointWriteError naming `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    recorder: _WriteRecorder | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise _write_error(path, error) from None
     try:
         with os.fdopen(handle, "wb") as file:
-            torch.save({"format": FORMAT_VERSION, **state}, file)
+            recorder = _WriteRecorder(file)
+            torch.save({"format": FORMAT_VERSION, **state}, recorder)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        failure = recorder.error if recorder is not None and recorder.error else error
+        if isinstance(failure, OSError):
+            raise _write_error(path, failure) from None
         raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:
