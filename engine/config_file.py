@@ -17,9 +17,7 @@ from engine.safe_text import short
 DEFAULT_CONFIG = "config.yaml"
 MAX_CONFIG_BYTES = 1_000_000
 MAX_EXPANDED_NODES = 10_000  # a full config has about 60 values; YAML aliases must not multiply that into millions
-
-
-MERGE_TAG = "tag:yaml.org,2002:merge"
+MERGE_TAG = "tag:yaml.org,2002:merge"  # `<<: *defaults` may be overridden key by key: not a duplicate
 CONFIG_EXPECTED = "a YAML config file"
 
 

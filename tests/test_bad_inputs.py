@@ -288,6 +288,12 @@ ROUND_THREE = [
     ("ckpt-best-epoch-later", {"c.pt": _checkpoint(early={"best_epoch": 9})}, ["train", "--resume", "c.pt"], "early.best_epoch 9 is after epoch 1"),
     ("ckpt-scaler-nan", {"c.pt": _checkpoint(scaler={"target_std": float("nan")})}, ["train", "--resume", "c.pt"], "'scaler.target_std' Input should be a finite number"),
     ("ckpt-sums-length", {"c.pt": _checkpoint(acc=torch.zeros(3))}, ["train", "--resume", "c.pt"], "'acc' must hold 4 sums, not 3"),
+    ("resume-set-lr", {"c.pt": _checkpoint(hparams={"lr": 0.001})}, ["train", "--resume", "c.pt", "--set", "training.learning_rate=0.3"],
+     "--set: training.learning_rate: a resumed run goes on with its checkpoint's learning rate (0.001); change it once the run is going"),
+    ("resume-set-dropout", {"c.pt": _checkpoint(hparams={"dropout": 0.3})}, ["train", "--resume", "c.pt", "--set", "model.dropout=0.1"],
+     "--set: model.dropout: a resumed run goes on with its checkpoint's dropout (0.3)"),
+    ("resume-set-seed", {"c.pt": _checkpoint(config={"seed": 42})}, ["train", "--resume", "c.pt", "--set", "seed=7"],
+     "--set: seed: a resumed run goes on from its checkpoint's random state"),
     # -- the environment, the command line -------------------------------------------------------------------
     ("runs-log-dir-is-a-file", {"logs": _text("not a directory\n")}, ["runs", "--log-dir", "logs"], "logs: is a regular file, not a directory"),
     ("attach-log-dir-is-a-file", {"logs": _text("x")}, ["attach", "--log-dir", "logs"], "logs: is a regular file, not a directory"),

@@ -12,6 +12,7 @@ from engine.config_file import default_config_file
 from engine.control.channel import ControlChannel
 from engine.data.dataset import FEATURES, Scaler, prepare_data
 from engine.errors import InputError
+from engine.knobs import knob_by_path, knob_values
 from engine.training.distributed import SINGLE, World, device_for, resolve_device
 from engine.training.trainer import EventSink, Trainer
 
@@ -52,8 +53,26 @@ def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
     state = load_checkpoint(options.resume) if options.resume else None
     overrides = options.labelled_overrides()
     if state is not None:
-        return load_config(None, overrides, base=state["config"], base_label=f"{options.resume} (config)"), state
+        config = load_config(None, overrides, base=state["config"], base_label=f"{options.resume} (config)")
+        refuse_values_a_resume_ignores(config, overrides, state)
+        return config, state
     return load_config(options.config if options.config is not None else default_config_file(), overrides), None
+
+
+def refuse_values_a_resume_ignores(config: Config, overrides: list[Override], state: dict) -> None:
+    """A resumed run goes on with its checkpoint's knobs (the optimiser state holds the learning rate) and random
+    state: a `--set` that would change one would be recorded in the run's config without being in force."""
+    live = knob_values(config.model_dump())
+    for override in overrides:
+        path = ".".join(override.path)
+        knob = knob_by_path(path)
+        if knob is not None and live[knob.name] != state["hparams"].get(knob.name, live[knob.name]):
+            raise InputError(override.label, f"{path}: a resumed run goes on with its checkpoint's {knob.label} "
+                                             f"({state['hparams'][knob.name]:g}); change it once the run is going, with "
+                                             "the dashboard's keys or `stockpred-tui attach`")
+        if path == "seed" and config.seed != state["config"].get("seed", config.seed):
+            raise InputError(override.label, "seed: a resumed run goes on from its checkpoint's random state; a seed "
+                                             "applies to new runs only")
 
 
 def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, controls: ControlChannel | None = None,
