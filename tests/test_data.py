@@ -132,6 +132,7 @@ def test_a_numeric_date_order_comes_from_the_rows_that_show_it_or_from_date_form
     (lambda f: f.assign(High=f["High"].where(f.index != 4, f["Low"] * 0.9)), "row 6: High "),
     (lambda f: f.assign(Close=f["Close"].astype(object).where(f.index != 8, "inf")), "row 10: column 'close' is not a finite number (inf)"),
     (lambda f: f.assign(Volume=f["Volume"].astype(object).where(f.index != 2, "-inf")), "row 4: column 'volume' is not a finite number (-inf)"),
+    (lambda f: f.assign(Open=50.0, High=50.0, Low=50.0, Close=50.0, **{"Adj Close": 50.0}), "P: its prices never move"),
 ])
 def test_impossible_prices_are_one_line_errors_without_numpy_warnings(tmp_path, recwarn, mutate, message):
     path = _write(tmp_path, mutate(_prices()))
