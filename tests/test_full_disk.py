@@ -44,14 +44,14 @@ class _Os:
         return getattr(os, name)
 
 
-def fill_after(monkeypatch, module: str, name: str, calls: int, wrap) -> None:
-    """From call `calls` (1-based) on, `os.<name>` as `module` calls it fails as on a full disk (`wrap` makes the
+def fill_after(monkeypatch, module: str, name: str, full, wrap) -> None:
+    """Once `full(calls so far)` holds, `os.<name>` as `module` calls it fails as on a full disk (`wrap` makes the
     failure from the real function); other modules keep the real os."""
     real, count, view = getattr(os, name), [0], _Os()
 
     def patched(*args, **kwargs):
         count[0] += 1
-        return wrap(real, args, kwargs) if count[0] >= calls else real(*args, **kwargs)
+        return wrap(real, args, kwargs) if full(count[0]) else real(*args, **kwargs)
 
     setattr(view, name, patched)
     monkeypatch.setattr(importlib.import_module(module), "os", view)
@@ -65,15 +65,20 @@ def _refused_write(real, args, kwargs):
     raise OSError(errno.ENOSPC, NO_SPACE)
 
 
-@pytest.mark.parametrize("module, name, calls, wrap, failed, kept", [
-    ("engine.store.checkpoint", "fdopen", 1, _full_file, "checkpoints/best.pt: cannot write the checkpoint", False),
-    ("engine.store.checkpoint", "fdopen", 4, _full_file, ": cannot write the checkpoint", True),
-    ("engine.store.log_writer", "write", 14, _refused_write, "events.jsonl: cannot append to the log", True),
-    ("engine.store.log_writer", "fdopen", 1, _full_file, "config.yaml: cannot create the run directory", False),
+def _once_saved(calls: int) -> bool:
+    """Full once the run has written its first last.pt."""
+    return any(Path("logs").glob("*/checkpoints/last.pt"))
+
+
+@pytest.mark.parametrize("module, name, full, wrap, failed, kept", [
+    ("engine.store.checkpoint", "fdopen", lambda calls: True, _full_file, "checkpoints/best.pt: cannot write the checkpoint", False),
+    ("engine.store.checkpoint", "fdopen", lambda calls: calls >= 4, _full_file, ": cannot write the checkpoint", True),
+    ("engine.store.log_writer", "write", _once_saved, _refused_write, "events.jsonl: cannot append to the log", True),
+    ("engine.store.log_writer", "fdopen", lambda calls: True, _full_file, "config.yaml: cannot create the run directory", False),
 ], ids=["first-checkpoint", "a-later-checkpoint", "the-log", "the-run-config"])
-def test_a_full_disk_names_the_file_and_what_was_kept(tmp_path, capsys, monkeypatch, module, name, calls, wrap,
+def test_a_full_disk_names_the_file_and_what_was_kept(tmp_path, capsys, monkeypatch, module, name, full, wrap,
                                                        failed, kept):
-    fill_after(monkeypatch, module, name, calls, wrap)
+    fill_after(monkeypatch, module, name, full, wrap)
     assert main(TRAIN) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
