@@ -1,33 +1,51 @@
-"""Engine vs a bare PyTorch loop: same model, data, batches and allocator settings, the same clock on both sides.
+"""Engine vs two plain loops: our own bare loop (same model, data and batches) and the independent reference loop.
 
-Each round runs each side in a fresh process (torch's thread pools and the allocator start the same), rounds
-interleaved so the machine's drift hits both. Each side times its training steps per epoch with time.perf_counter,
-ending with a host sync (the engine's epoch figure covers exactly its steps and their bookkeeping; validation and
-checkpoints are outside it, as the bare loop has none). The figure is the median over epochs after the first;
-the ratio is the median of the per-round ratios.
+- bare: the loop a person would write over the engine's own data and model (bare_step below), same allocator.
+- reference: bench/reference_loop.py, which shares no code with the engine, on the bundled prices, with glibc's
+  allocator tuned through GLIBC_TUNABLES (the settings the engine applies itself with mallopt).
+- engine: the Trainer as the CLI runs it (log, probes, step events, control socket), on the default config.
+
+Each round runs each side in a fresh process (torch's thread pools and the allocator start the same), the sides
+interleaved so the machine's drift hits all of them, each side leading a round in turn. Each side times its
+training steps per epoch with time.perf_counter (the engine's epoch figure covers exactly its steps and their
+bookkeeping; validation and checkpoints are outside it, as the plain loops have none). A side's figure is the
+median over epochs after the first; a ratio is the median of the per-round ratios. Every side gets the same
+thread count (torch's default, all the cores), so a busy neighbour cannot make `threads: auto` pick fewer for
+the engine alone. The load average is printed before and after: on a shared machine, read the per-round
+figures, not only the medians (bench_step_overhead.py compares the steps inside one process instead).
 Usage: python3 bench/bench_engine_vs_bare.py [epochs] [rounds]
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 EPOCHS = max(2, int(sys.argv[1])) if len(sys.argv) > 1 else 3
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+HERE = Path(__file__).resolve().parent
+PRICES = HERE.parent / "engine" / "data" / "stocks.csv.gz"
+TUNED_MALLOC = ("glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967295:"
+                "glibc.malloc.arena_max=1")
+SIDES = ("reference", "bare", "engine")
 
 
 def setup(logs):
     """The default config and its data on the training device, with the CLI's allocator settings."""
-    from engine.training.allocator import keep_freed_memory
+    import torch
+
     from engine.config import load_config
     from engine.data.dataset import prepare_data
+    from engine.training.allocator import keep_freed_memory
     from engine.training.distributed import resolve_device
 
     keep_freed_memory()
-    config = load_config(None, [f"training.epochs={EPOCHS}", f"log_dir={logs}", "training.early_stopping.enabled=false"])
+    config = load_config(None, [f"training.epochs={EPOCHS}", f"log_dir={logs}", "training.early_stopping.enabled=false",
+                                f"threads={torch.get_num_threads()}"])
     return config, prepare_data(config).to(resolve_device(config.device))
 
 
@@ -76,6 +94,14 @@ def engine_loop(config, data) -> list[float]:
     return rates
 
 
+def reference() -> float:
+    """bench/reference_loop.py in its own process, allocator tuned from the environment; its median samples/s."""
+    env = {**os.environ, "GLIBC_TUNABLES": TUNED_MALLOC}
+    out = subprocess.run([sys.executable, str(HERE / "reference_loop.py"), str(PRICES), str(EPOCHS)], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.split()[1])  # "samples/s 3123.4 windows 8278"
+
+
 def child(side: str) -> float:
     with tempfile.TemporaryDirectory() as logs:
         config, data = setup(logs)
@@ -83,23 +109,35 @@ def child(side: str) -> float:
     return statistics.median(rates[1:])
 
 
+def one_round(side: str) -> float:
+    if side == "reference":
+        return reference()
+    out = subprocess.run([sys.executable, __file__, str(EPOCHS), "1", side], capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out)
+
+
 def main():
     if len(sys.argv) > 3:
         print(json.dumps(child(sys.argv[3])))
         return
-    results = {"bare": [], "engine": []}
-    for _ in range(ROUNDS):
-        for side in results:
-            out = subprocess.run([sys.executable, __file__, str(EPOCHS), "1", side], capture_output=True, text=True,
-                                 check=True).stdout
-            results[side].append(json.loads(out))
     import torch
 
-    print(f"torch {torch.__version__} · {EPOCHS} epochs x {ROUNDS} rounds, fresh processes, interleaved")
+    load_before = os.getloadavg()
+    results = {side: [] for side in SIDES}
+    for number in range(ROUNDS):
+        for side in SIDES[number % len(SIDES):] + SIDES[:number % len(SIDES)]:  # each side leads a round in turn
+            results[side].append(one_round(side))
+        print(f"round {number + 1}: " + ", ".join(f"{side} {results[side][-1]:,.0f}" for side in SIDES), flush=True)
+    load_after = os.getloadavg()
+    print(f"torch {torch.__version__} · {torch.get_num_threads()} threads · {EPOCHS} epochs x {ROUNDS} rounds, fresh "
+          f"processes, interleaved · load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
+          f"(15 min: {load_after[2]:.2f}) on {os.cpu_count()} CPUs")
     for side, rates in results.items():
-        print(f"{side:6}: median {statistics.median(rates):,.0f} samples/s (rounds: {', '.join(f'{r:,.0f}' for r in rates)})")
-    ratios = [e / b for e, b in zip(results["engine"], results["bare"])]
-    print(f"engine / bare per round: {', '.join(f'{r:.3f}' for r in ratios)}; median {statistics.median(ratios):.3f}")
+        print(f"{side:9}: median {statistics.median(rates):,.0f} samples/s (rounds: {', '.join(f'{r:,.0f}' for r in rates)})")
+    for base in ("bare", "reference"):
+        ratios = [e / b for e, b in zip(results["engine"], results[base])]
+        print(f"engine / {base:9} per round: {', '.join(f'{r:.3f}' for r in ratios)}; median {statistics.median(ratios):.3f}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import torch
 from engine.config import load_config
 from engine.data.dataset import prepare_data
 from tests.conftest import TINY
-from tests.run_helpers import set_args
+from tests.run_helpers import events, set_args
 from tests.test_bad_inputs import tree
 from tui.cli import main
 
@@ -67,10 +67,24 @@ def test_the_untouched_checkpoint_resumes(tmp_path, capsys, saved):
     assert "completed after 2 epochs" in capsys.readouterr().out
 
 
-def test_a_set_that_changes_nothing_a_resume_ignores_is_taken(tmp_path, capsys, saved):
+@pytest.mark.parametrize("sets, changed", [
+    (["training.learning_rate=0.3"], {"lr": 0.3}),
+    (["model.dropout=0.1", "training.clf_weight=2"], {"dropout": 0.1, "clf_weight": 2.0}),
+    (["training.learning_rate=0.001", "training.grad_clip=0.5"], {}),  # the value saved, and a key that is no knob
+])
+def test_a_knob_set_on_resume_is_put_in_force_and_logged_from_set(tmp_path, saved, sets, changed):
     state, _ = saved
-    torch.save(state, tmp_path / "c.pt")
-    lr = state["hparams"]["lr"]
-    assert main(["train", "--resume", "c.pt", "--epochs", "2", "--set", f"training.learning_rate={lr}",
-                 "--set", "training.grad_clip=0.5", "--set", f"log_dir={tmp_path / 'logs'}"]) == 0
-    assert "completed after 2 epochs" in capsys.readouterr().out
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    torch.save(state, run / "checkpoints" / "last.pt")
+    (run / "events.jsonl").write_text("")  # the checkpoint's run: the resume continues its log
+    assert main(["train", "--resume", str(run / "checkpoints" / "last.pt"), "--epochs", "2", *set_args(sets)]) == 0
+    logged = events(run)
+    start = next(i for i, e in enumerate(logged) if e["type"] == "run_start")
+    first_step = next(i for i, e in enumerate(logged) if e["type"] == "step")
+    hparams = [e for e in logged[start:first_step] if e["type"] == "hparam"]
+    assert {e["name"]: e["new"] for e in hparams} == changed and {e["source"] for e in hparams} <= {"--set"}
+    assert all(e["old"] == state["hparams"][e["name"]] for e in hparams)
+    epoch = next(e for e in logged if e["type"] == "epoch")
+    in_force = {"lr": epoch["lr"], "dropout": epoch["dropout"], "clf_weight": epoch["clf_weight"]}
+    assert in_force == {**{k: state["hparams"][k] for k in in_force}, **changed}  # trained with the new values

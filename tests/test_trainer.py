@@ -158,7 +158,7 @@ def test_log_is_one_json_object_per_line_readable_by_pandas(tiny):
 def test_early_stopping_restores_the_best_weights(tiny):
     trainer, events = run(tiny("training.epochs=40", "training.early_stopping.patience=2", "training.learning_rate=0.05"))
     stop = next(e for e in events if e.kind == "early_stop")
-    best = {k: v for k, v in trainer.best_model.items()}
+    best = {k: v for k, v in trainer.early_stop.best_weights.items()}
     assert all(torch.equal(v, trainer.model.state_dict()[k]) for k, v in best.items())
     assert stop.epoch - stop.best_epoch == 2 and events[-1].reason == "early_stop"
 

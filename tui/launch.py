@@ -26,7 +26,7 @@ def live_app(options) -> LiveDashboard:
     from engine.training.allocator import keep_freed_memory
     from engine.control.channel import ControlChannel
     from engine.commands.trainer_setup import build_trainer
-    from engine.store.log_writer import EVENTS_FILE, run_dir_for
+    from engine.store.log_writer import EVENTS_FILE
 
     controls = ControlChannel()
     keep_freed_memory()  # here, on the main thread, before the threads below take their malloc arenas
@@ -37,11 +37,10 @@ def live_app(options) -> LiveDashboard:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="build-trainer") as builder:
         trainer = builder.submit(build_trainer, options, controls=controls, pause_on_nonfinite=True).result()
     history = History()
-    if options.resume:
-        # The resumed run continues its own log: show its earlier epochs from the first frame.
-        trainer.run_dir = run_dir_for(trainer.config.log_dir, options.resume)
-        if (trainer.run_dir / EVENTS_FILE).exists():  # a checkpoint copied out of its run starts a new log
-            history, _ = read_jsonl(trainer.run_dir)
+    # A resumed run continues its own log: show its earlier epochs from the first frame. (A checkpoint copied
+    # out of its run, like a new run, gets a new directory when the run opens.)
+    if trainer.run_dir is not None and (trainer.run_dir / EVENTS_FILE).exists():
+        history, _ = read_jsonl(trainer.run_dir)
     return dashboard_app(history, controls=controls, trainer=trainer)
 
 

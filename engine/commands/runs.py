@@ -111,7 +111,10 @@ def _finite(value) -> bool:
 
 
 def _foreign_id(path: Path) -> str:
-    """A CSV's name without .csv; Lightning names every file metrics.csv, so its version folder leads."""
+    """A CSV's name without .csv; Lightning names every file metrics.csv, so its version folder leads; a TensorBoard
+    event file is named by its folder."""
+    if path.name.startswith("events.out.tfevents."):
+        return path.parent.name
     return f"{path.parent.name}/{path.stem}" if path.stem == "metrics" else path.stem
 
 

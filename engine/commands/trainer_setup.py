@@ -9,7 +9,7 @@ from engine.store.checkpoint import load_checkpoint
 from engine.store.checkpoint_state import check_fits, check_restorable
 from engine.config import Config, Override, load_config
 from engine.config_file import default_config_file
-from engine.control.channel import ControlChannel
+from engine.control.channel import Control, ControlChannel
 from engine.data.dataset import FEATURES, Scaler, prepare_data
 from engine.errors import InputError
 from engine.knobs import knob_by_path, knob_values
@@ -60,25 +60,35 @@ def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
 
 
 def refuse_values_a_resume_ignores(config: Config, overrides: list[Override], state: dict) -> None:
-    """A resumed run goes on with its checkpoint's knobs (the optimiser state holds the learning rate) and random
-    state: a `--set` that would change one would be recorded in the run's config without being in force."""
-    live = knob_values(config.model_dump())
+    """A resumed run goes on from its checkpoint's random state: a `--set seed` would be recorded in its config
+    without being in force."""
     for override in overrides:
-        path = ".".join(override.path)
-        knob = knob_by_path(path)
-        if knob is not None and live[knob.name] != state["hparams"].get(knob.name, live[knob.name]):
-            raise InputError(override.label, f"{path}: a resumed run goes on with its checkpoint's {knob.label} "
-                                             f"({state['hparams'][knob.name]:g}); change it once the run is going, with "
-                                             "the dashboard's keys or `stockpred-tui attach`")
-        if path == "seed" and config.seed != state["config"].get("seed", config.seed):
+        if override.path == ("seed",) and config.seed != state["config"].get("seed", config.seed):
             raise InputError(override.label, "seed: a resumed run goes on from its checkpoint's random state; a seed "
                                              "applies to new runs only")
+
+
+def knobs_set_on_resume(config: Config, overrides: list[Override], state: dict) -> list[Control]:
+    """The knobs a `--set` changes from the values the checkpoint has in force (which the trainer restores, the
+    optimiser's learning rate included), as controls: the trainer applies them at its first step and logs each as an
+    `hparam` event from `--set`, so the config it records is the one in force."""
+    live, changes = knob_values(config.model_dump()), {}
+    for override in overrides:
+        knob = knob_by_path(".".join(override.path))
+        saved = state["hparams"].get(knob.name) if knob is not None else None
+        if saved is not None and live[knob.name] != saved:
+            changes[knob.name] = Control("set", knob.name, live[knob.name], override.label)
+    return list(changes.values())
 
 
 def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, controls: ControlChannel | None = None,
                   pause_on_nonfinite: bool = False, world: World = SINGLE) -> Trainer:
     """Validate config, prepare data on the training device, and construct (or restore) the trainer."""
     config, state = resolve_config(options)
+    controls = controls or ControlChannel()
+    if state is not None and world.is_main:  # rank 0's controls reach every rank at the same step
+        for control in knobs_set_on_resume(config, options.labelled_overrides(), state):
+            controls.put(control)
     keep_freed_memory()
     device = resolve_device(device_for(world, config.device))
     if state is not None:

@@ -1,6 +1,6 @@
 """Health rules: pure functions from a History to findings, shared by live, replay and diagnose; one module per kind
-of trouble they detect (explosion, stability, frozen, step_evidence, regularisation, overfitting, baseline,
-knob_changes, progress), with every threshold and remedy value in thresholds.py.
+of trouble they detect (explosion, stability, frozen with flat_loss, step_evidence, regularisation, overfitting,
+baseline, knob_changes, progress), with every threshold and remedy value in thresholds.py.
 
 May import: the top-level vocabulary, data/ and store/.
 """

@@ -21,12 +21,16 @@ def _exploded(row: EpochEvent, limit: float) -> bool:
     return any(not finite(v) for v in values) or any(finite(v) and v > limit for v in big if v is not None)
 
 
-def _stuck_since(rows: list[EpochEvent], bad: EpochEvent) -> int | None:
-    """The epoch from which the loss has not improved beyond its noise since an explosion: a dead network."""
+def _stuck_since(rows: list[EpochEvent], first: EpochEvent, bad: EpochEvent) -> int | None:
+    """The epoch from which the loss has not improved beyond its noise since the last exploded epoch, above where it was
+    before the first: a dead network (a loss back at its earlier level and flat there has recovered and converged)."""
     after = [r for r in rows if r.epoch > bad.epoch][1:]  # the first epoch back may still carry the blow-up
     key = "val_loss" if all(finite(r.val_loss) for r in after) else "train_loss"
     values = [getattr(r, key) for r in after if finite(getattr(r, key))]
     if len(values) < T.FROZEN_STREAK:
+        return None
+    before = [getattr(r, key) for r in rows if r.epoch < first.epoch and finite(getattr(r, key))]
+    if before and values[-1] <= before[-1] * (1 + T.OVERFIT_MIN_RISE):
         return None
     # Flat within 2% of its level: neither a descent nor the swings of a run that is merely unstable.
     return after[0].epoch if max(values) - min(values) <= T.OVERFIT_MIN_RISE * abs(values[0]) else None
@@ -44,7 +48,7 @@ def exploding(history: History) -> Finding:
     first = bad[0]
     evidence = {"train_loss": rounded(first.train_loss), "val_loss": rounded(first.val_loss), "limit": rounded(limit)}
     lr = current_lr(history, first)
-    dead = _stuck_since(rows, bad[-1])
+    dead = _stuck_since(rows, bad[0], bad[-1])
     if bad[-1] is rows[-1] or dead:
         what = f"; no gain since epoch {dead} (a dead network, not a recovery)" if dead else ""
         return Finding.critical("exploding", f"loss exploded (NaN, inf or above {limit:.3g}) at epoch {first.epoch}{what}"

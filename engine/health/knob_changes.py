@@ -1,7 +1,9 @@
-"""Hyperparameters changed by a person during the run: too many knobs at once, or one moved too far (drastic_change)."""
+"""Hyperparameters changed by a person during the run: too many knobs at once, or one moved too far (drastic_change);
+a change set back again is not a new drastic setting."""
 
 from __future__ import annotations
 
+import math
 from itertools import groupby
 
 from engine.events import HyperparamChanged
@@ -22,8 +24,22 @@ def _drastic(net: dict[str, tuple[float, float]]) -> list[str]:
     return big + [n for n, (old, new) in net.items() if (old == 0) != (new == 0) and n != "dropout"]
 
 
+def _undoes(changes: list[HyperparamChanged], group: list[HyperparamChanged], net: dict[str, tuple[float, float]]) -> int | None:
+    """The epoch of the change this group takes back: every knob it moves returns to its value before that knob's
+    previous change (a bump set back restores the run's settings; it is no new drastic setting)."""
+    earlier = changes[:changes.index(group[0])]
+    undone = []
+    for name, (_, new) in net.items():
+        previous = next((c for c in reversed(earlier) if c.name == name), None)
+        if previous is None or not math.isclose(new, previous.old, rel_tol=1e-9):
+            return None
+        undone.append(previous.epoch)
+    return min(undone)
+
+
 def drastic_change(history: History) -> Finding:
-    """Three knobs at once or one by more than 2x warn; two small steps are info; the finding ages out."""
+    """Three knobs at once or one by more than 2x warn; two small steps are info; setting a change back is info; the
+    finding ages out."""
     changes = [c for c in history.changes if c.source != "remedy"]
     latest = None
     for _, group in groupby(changes, key=lambda c: (c.epoch, c.step)):
@@ -31,15 +47,18 @@ def drastic_change(history: History) -> Finding:
         net = _net_changes(group)
         big = _drastic(net)
         if len(net) > 1 or big:
-            latest = (group[0].epoch, list(net), big, net)
+            latest = (group[0].epoch, list(net), big, net, _undoes(changes, group, net))
     if latest is None:
         return Finding.ok("drastic_change", "no drastic hyperparameter changes", source=GUIDE)
-    epoch, names, big, net = latest
+    epoch, names, big, net, undone = latest
     now = max(history.epochs, default=0)
     evidence = {n: f"{old:g} -> {new:g}" for n, (old, new) in net.items()}
     if now - epoch > T.DRASTIC_AGE_EPOCHS:
         return Finding.ok("drastic_change", f"last multi-knob change at epoch {epoch}, {now - epoch} epochs ago",
                           evidence=evidence, source=GUIDE)
+    if undone is not None:
+        return Finding.info("drastic_change", f"{', '.join(names)} set back at epoch {epoch} to the value before the change at "
+                            f"epoch {undone}", evidence=evidence, epoch=epoch, source=GUIDE)
     if big:
         return Finding.warning("drastic_change", f"{', '.join(big)} changed by more than {T.DRASTIC_FACTOR:g}x at once: small "
                                "adjustments are better than drastic changes", evidence=evidence, epoch=epoch, source=GUIDE)

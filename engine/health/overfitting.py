@@ -8,6 +8,7 @@ import statistics
 
 from engine.events import EpochEvent
 from engine.health import thresholds as T
+from engine.health.baseline import skill_interval
 from engine.health.findings import GUIDE, Finding, Suggestion, not_evaluated
 from engine.health.series import finite_rows, loss_scale, noise, row_baseline, rounded, slope
 from engine.knobs import KNOBS
@@ -38,19 +39,30 @@ def _train_fell_since(train_rows: list[EpochEvent], best_epoch: int, k: int) -> 
     return len(after) >= 2 and after[-1] < after[0]
 
 
-def _rise_from_best(val_rows: list[EpochEvent], train_rows: list[EpochEvent], scale: float) -> tuple[int, float, float] | None:
-    """Val up from its best by more than its own noise (and 2% of the scale) while train kept falling."""
+def _rise_from_best(val_rows: list[EpochEvent], train_rows: list[EpochEvent], band: float) -> tuple[int, float, float] | None:
+    """Val up from its best by more than its own noise and the materiality band while train kept falling."""
     val = [r.val_loss for r in val_rows]
     best = min(range(len(val)), key=val.__getitem__)
     after = len(val) - best - 1
     if after < T.OVERFIT_MIN_AFTER_BEST:
         return None
     k = min(T.RECENT_EPOCHS, after)
-    threshold = max(T.NOISE_SIGMAS * noise(val), T.OVERFIT_MIN_RISE * scale)
+    threshold = max(T.NOISE_SIGMAS * noise(val), band)
     rise = statistics.fmean(val[-k:]) - val[best]
     if rise > threshold and _train_fell_since(train_rows, val_rows[best].epoch, k):
         return best, rise, threshold
     return None
+
+
+def _rise_band(history: History, val_rows: list[EpochEvent]) -> float:
+    """How far val must rise above its best to matter: 5% of its own level (its baseline, else its median: a calm
+    validation period sits well below the train loss), a few % being its spread between periods; any rise beyond its
+    noise once it leaves val significantly worse than a constant predictor."""
+    interval = skill_interval(history, val_rows[-1])
+    if interval is not None and interval[2] < 0:
+        return 0.0
+    level = row_baseline(history, val_rows[-1], "val") or statistics.median(r.val_loss for r in val_rows)
+    return T.OVERFIT_RISE_BAND * level
 
 
 def _growing_gap(rows: list[EpochEvent], scale: float) -> tuple[int, float, float] | None:
@@ -65,9 +77,14 @@ def _growing_gap(rows: list[EpochEvent], scale: float) -> tuple[int, float, floa
     threshold = max(T.NOISE_SIGMAS * noise(gaps), T.OVERFIT_GAP_GROWTH * scale)
     rising = sum(b > a for a, b in zip(gaps, gaps[1:])) / (len(gaps) - 1)
     best = min(range(len(val)), key=val.__getitem__)
+    val_noise = noise(val)
     # val stalled: no gain beyond noise over the window, and its best lies in the window's first half.
-    val_stalled = val_gain < max(T.NOISE_SIGMAS * noise(val), T.OVERFIT_MIN_RISE * scale) and best < len(val) // 2
-    if growth > threshold and rising >= T.OVERFIT_GAP_RISING_SHARE and val_stalled:
+    val_stalled = val_gain < max(T.NOISE_SIGMAS * val_noise, T.OVERFIT_MIN_RISE * scale) and best < len(val) // 2
+    # A gap that grows while val sits below train (dropout or augmentation in training) is train catching up, not
+    # overfitting; and val within its own noise of the run's best is not rising.
+    above_train = statistics.median(gaps[-T.RECENT_EPOCHS:]) > 0
+    val_rose = statistics.fmean(val[-T.RECENT_EPOCHS:]) - min(r.val_loss for r in rows) > T.NOISE_SIGMAS * val_noise
+    if growth > threshold and rising >= T.OVERFIT_GAP_RISING_SHARE and val_stalled and above_train and val_rose:
         low = min(range(len(gaps)), key=gaps.__getitem__)
         return rows.index(window[low]), growth, threshold
     return None
@@ -95,7 +112,7 @@ def overfitting(history: History) -> Finding:
     gap = last.val_loss - last.train_loss
     evidence = {"gap": rounded(gap), "train_loss": rounded(last.train_loss), "val_loss": rounded(last.val_loss),
                 "scale": rounded(scale)}
-    rise, growing = _rise_from_best(val_rows, train_rows, scale), None
+    rise, growing = _rise_from_best(val_rows, train_rows, _rise_band(history, val_rows)), None
     if rise is None:
         growing = _growing_gap_held(rows, scale)
     if rise or growing:

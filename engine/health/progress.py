@@ -30,6 +30,14 @@ def healthy(history: History) -> Finding:
                         source=GUIDE)
 
 
+def _plateau_text(gain: float) -> str:
+    """What a gain below the plateau threshold means in words: a small improvement, or none (never a negative one)."""
+    if gain > 0:
+        return f"best loss improved only {gain:.2%} of the scale in {T.PLATEAU_EPOCHS} epochs"
+    tail = f" (their best is {-gain:.2%} of the scale above the earlier best)" if gain < 0 else ""
+    return f"no new best in {T.PLATEAU_EPOCHS} epochs{tail}"
+
+
 def plateau(history: History) -> Finding:
     """Best validation loss barely improved over the last epochs, measured against a scale that does not vanish."""
     rows = finite_rows(history, "val_loss")
@@ -41,8 +49,8 @@ def plateau(history: History) -> Finding:
     gain = (before - recent) / scale
     evidence = {"gain_vs_scale": rounded(gain), "best_before": rounded(before), "best_recent": rounded(recent)}
     if gain < T.PLATEAU_GAIN:
-        return Finding.info("plateau", f"validation plateau: best loss improved {gain:.2%} of the scale in {T.PLATEAU_EPOCHS} "
-                            "epochs", evidence=evidence, epoch=rows[-T.PLATEAU_EPOCHS].epoch)
+        return Finding.info("plateau", f"validation plateau: {_plateau_text(gain)}", evidence=evidence,
+                            epoch=rows[-T.PLATEAU_EPOCHS].epoch)
     return Finding.ok("plateau", f"validation still improving ({gain:.2%} of the scale in {T.PLATEAU_EPOCHS} epochs)",
                       evidence=evidence)
 

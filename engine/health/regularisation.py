@@ -3,6 +3,8 @@ measured overpowering the loss (decay_vs_gradient)."""
 
 from __future__ import annotations
 
+import statistics
+
 from engine.events import EpochEvent
 from engine.health import thresholds as T
 from engine.health.baseline import skill_interval
@@ -10,6 +12,7 @@ from engine.health.findings import GUIDE, Finding, Suggestion, not_evaluated
 from engine.health.remedies import low_weight_decay
 from engine.health.series import finite, finite_rows, median_of, noise, rounded
 from engine.health.step_evidence import collapsed
+from engine.knobs import KNOBS
 from engine.store.history import History
 
 
@@ -28,14 +31,53 @@ def _run_learns(history: History) -> str | None:
     return None
 
 
+def _dropout_since(history: History, dropout: float) -> tuple[int, float | None]:
+    """The epoch from which dropout has been at its current level (0: from the start) and its value before, if changed."""
+    change = next((c for c in reversed(history.changes) if c.name == "dropout" and c.old < T.OVERREG_DROPOUT_ALONE), None)
+    return (change.epoch + 1, change.old) if change is not None and change.new == dropout else (0, None)
+
+
+def _skill_fall(history: History, since: int) -> tuple[float, float] | None:
+    """(best skill, recent skill) when skill fell from its best, at or before `since`, by more than its noise and the
+    materiality band; recent is the median of the last epochs after `since`."""
+    skills = [(r.epoch, history.skill(r)) for r in finite_rows(history, "val_loss")]
+    skills = [(e, s) for e, s in skills if s is not None]
+    after = [s for e, s in skills if e > since][-T.RECENT_EPOCHS:]
+    before = [s for e, s in skills if e <= since] or [s for _, s in skills]
+    if len(after) < T.RECENT_EPOCHS or len(skills) < T.SIGNIFICANCE_MIN_EPOCHS:
+        return None
+    best, recent = max(before), statistics.median(after)
+    margin = max(T.BASELINE_SKILL_BAND, T.NOISE_SIGMAS * noise([s for _, s in skills]))
+    return (best, recent) if best - recent > margin else None
+
+
+def _dropout_alone(history: History, dropout: float, evidence: dict) -> Finding | None:
+    """Dropout so high the network sees too little (≥ 0.8) with skill falling: over-regularised whatever the decay."""
+    if dropout < T.OVERREG_DROPOUT_ALONE:
+        return None
+    since, earlier = _dropout_since(history, dropout)
+    fall = _skill_fall(history, since)
+    if fall is None:
+        return None
+    back = earlier if earlier is not None else KNOBS["dropout"].clamp(round(dropout / T.REMEDY_FACTOR, 4))
+    when = f" since epoch {since}" if since else ""
+    return Finding.warning("over_regularised", f"over-regularised: dropout {dropout:g}{when} and skill fell from "
+                           f"{fall[0]:+.1%} to {fall[1]:+.1%}", evidence=evidence, epoch=since or None,
+                           remedy=Suggestion("dropout", back, "dropout back toward its earlier value"), source=GUIDE)
+
+
 def over_regularised(history: History) -> Finding:
-    """The guide's root cause from the config: info once measurements show the run learns anyway."""
+    """The guide's root cause from the config, and dropout alone at 0.8 or more with falling skill; info once
+    measurements show the run learns anyway."""
     hp = history.hparams
+    dropout = hp.get("dropout") or 0.0
+    evidence = {"lr": hp.get("lr"), "weight_decay": hp.get("weight_decay"), "dropout": dropout,
+                "optimizer": history.config.get("training", {}).get("optimizer", "?")}
+    alone = _dropout_alone(history, dropout, evidence)
+    if alone:
+        return alone
     if not hp or hp.get("weight_decay") is None or hp.get("lr") is None:
         return not_evaluated("over_regularised", "hyperparameters not logged", GUIDE)
-    dropout = hp.get("dropout") or 0.0
-    evidence = {"lr": hp["lr"], "weight_decay": hp["weight_decay"], "dropout": dropout,
-                "optimizer": history.config.get("training", {}).get("optimizer", "?")}
     if not (hp["weight_decay"] >= T.OVERREG_WEIGHT_DECAY and (hp["lr"] <= T.OVERREG_LR or dropout >= T.OVERREG_DROPOUT)):
         return Finding.ok("over_regularised", "regularisation within the troubleshooting guide's balanced range",
                           evidence=evidence, source=GUIDE)

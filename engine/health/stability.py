@@ -1,16 +1,28 @@
-"""The step is too large: losses several times their best, jumps after huge early losses, oscillation across the
-run, and too-large updates. Every ratio is paired with a floor on a scale that does not vanish."""
+"""The step is too large: losses several times their best (over the run, or both losses over its recent epochs), jumps
+after huge early losses, val swinging, and too-large updates. Every ratio is paired with a floor on a scale that does
+not vanish; a jump that has not recurred, with the losses back at their level before it, ages to info."""
 
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 
+from engine.events import EpochEvent
 from engine.health import thresholds as T
 from engine.health.findings import Finding, not_evaluated
 from engine.health.regularisation import decay_vs_gradient
 from engine.health.remedies import current_lr, lr_down
-from engine.health.series import finite_rows, loss_scale, median_of, noise, rounded, row_baseline
+from engine.health.series import finite, finite_rows, loss_scale, median_of, noise, rounded, row_baseline
 from engine.store.history import History
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One sign of a too-large step: its words, the epoch it began, and whether it is a jump (which can age out)."""
+
+    text: str
+    onset: int
+    jump: bool = False
 
 
 def _jumps(values: list[float], scale: float) -> list[int]:
@@ -19,15 +31,39 @@ def _jumps(values: list[float], scale: float) -> list[int]:
     return [i for i in range(1, len(values)) if values[i] > values[i - 1] * (1 + T.UNSTABLE_JUMP) and values[i] - values[i - 1] > floor]
 
 
-def _oscillating(values: list[float], scale: float) -> tuple[float, float] | None:
-    """Share of sign flips and mean swing (in scale units) when val swings up and down across the whole run."""
-    if len(values) < T.OSCILLATION_MIN_EPOCHS:
+def _movement(rows: list[EpochEvent], key: str) -> tuple[float, float]:
+    """A loss's mean move per epoch between its logged points (validation every k epochs moves k epochs' worth between
+    two of them, which is no swing), and the share of its total movement that its net change keeps (1: one way)."""
+    values = [getattr(r, key) for r in rows]
+    moves = [abs(b - a) for a, b in zip(values, values[1:])]
+    per_epoch = statistics.fmean(m / (rb.epoch - ra.epoch) for m, ra, rb in zip(moves, rows, rows[1:]))
+    total = sum(moves)
+    return per_epoch, abs(values[-1] - values[0]) / total if total > 0 else 0.0
+
+
+def _flips(rows: list[EpochEvent]) -> float:
+    """The share of sign flips of Δval between consecutive points."""
+    steps = [b.val_loss - a.val_loss for a, b in zip(rows, rows[1:])]
+    return sum(1 for a, b in zip(steps, steps[1:]) if a * b < 0) / max(len(steps) - 1, 1)
+
+
+def _swinging(val_rows: list[EpochEvent], train_rows: list[EpochEvent], scale: float, after: int | None) -> tuple[str, float, int] | None:
+    """(where, val's mean swing per epoch in scale units, onset) when val swings up and down: across the whole run (most
+    steps flip sign), or over its recent points (after a jump the run recovered from, if any: its rise and fall are no
+    swing) with the movement cancelling while train does not fall smoothly either: a step too large moves both. An
+    overfitting run's val may be as noisy, but its train falls one way."""
+    if len(val_rows) >= T.OSCILLATION_MIN_EPOCHS:
+        swing = _movement(val_rows, "val_loss")[0] / scale
+        if _flips(val_rows) >= T.OSCILLATION_FLIPS and swing > T.OSCILLATION_AMPLITUDE:
+            return "across the run", swing, val_rows[1].epoch
+    val = [r for r in val_rows if after is None or r.epoch > after][-T.OSCILLATION_WINDOW:]
+    if len(val) < T.OSCILLATION_MIN_EPOCHS:
         return None
-    steps = [b - a for a, b in zip(values, values[1:])]
-    flips = sum(1 for a, b in zip(steps, steps[1:]) if a * b < 0) / (len(steps) - 1)
-    amplitude = statistics.fmean(abs(s) for s in steps) / scale
-    if flips >= T.OSCILLATION_FLIPS and amplitude > T.OSCILLATION_AMPLITUDE:
-        return flips, amplitude
+    train = [r for r in train_rows if r.epoch >= val[0].epoch]
+    swing, kept = _movement(val, "val_loss")
+    train_kept = _movement(train, "train_loss")[1] if len(train) >= 2 else 0.0
+    if swing > T.OSCILLATION_AMPLITUDE * scale and kept < T.OSCILLATION_NET_SHARE and train_kept < T.SMOOTH_NET_SHARE:
+        return f"over its last {len(val)} points, {1 - kept:.0%} of it cancelling, while train does not fall smoothly", swing / scale, val[1].epoch
     return None
 
 
@@ -49,48 +85,102 @@ def _lowered_since(history: History, epoch: int) -> bool:
     return any(c.name == "lr" and c.new < c.old and c.epoch >= epoch for c in history.changes)
 
 
+def _both_above_recent_best(history: History, rows: list[EpochEvent]) -> Sign | None:
+    """Train and val both at least twice their best of the recent epochs, by a quarter of those epochs' own scale, and
+    above the constant baseline where it is known (decay pulls losses up to it, never past it).
+
+    The recent window's own scale: an early explosion (train 2413 -> 1.5) would make a later climb to 4.4 look small."""
+    recent = [r for r in rows[-T.LATE_WINDOW:] if finite(r.val_loss)]
+    if len(recent) < T.LATE_MIN_EPOCHS:
+        return None
+    scale = statistics.median([r.train_loss for r in recent] + [r.val_loss for r in recent])
+    baseline = row_baseline(history, rows[-1], "val")
+    said = []
+    for key in ("train_loss", "val_loss"):
+        values = [getattr(r, key) for r in recent]
+        best, now = min(values), statistics.median(values[-T.RECENT_EPOCHS:])
+        if not (now > T.FAR_ABOVE_BEST * best and now - best > T.UNSTABLE_EXCESS * scale and (not baseline or now > baseline)):
+            return None
+        said.append(f"{key.split('_')[0]} {now:.4g} is {now / best:.1f}x its best {best:.4g}")
+    best_epoch = min(recent, key=lambda r: r.train_loss).epoch
+    return Sign(f"{' and '.join(said)} of the last {len(recent)} epochs", best_epoch + 1)
+
+
+def _level_signs(history: History, rows: list[EpochEvent], train: list[float], scale: float) -> list[Sign]:
+    """Losses far above their best, their recent best or the baseline; a huge first epoch."""
+    baseline = row_baseline(history, rows[-1], "train")
+    best = min(train)
+    recent = statistics.median(train[-T.RECENT_EPOCHS:])
+    signs = []
+    if recent > T.UNSTABLE_RATIO * best and recent - best > T.UNSTABLE_EXCESS * scale:
+        signs.append(Sign(f"train loss {recent:.4g} is {recent / best:.1f}x its best {best:.4g}",
+                          rows[min(train.index(best) + 1, len(rows) - 1)].epoch))
+    elif baseline and recent > T.FAR_ABOVE_BEST * baseline:
+        signs.append(Sign(f"train loss {recent:.4g} is {recent / baseline:.1f}x a constant predictor's {baseline:.4g}", rows[0].epoch))
+    else:
+        late = _both_above_recent_best(history, rows)
+        signs += [late] if late else []
+    if baseline and train[0] > T.UNSTABLE_EARLY_FACTOR * baseline:
+        signs.append(Sign(f"huge first epoch: {train[0]:.4g} against a constant predictor's {baseline:.4g}", rows[0].epoch))
+    return signs
+
+
+def _jump_sign(history: History, rows: list[EpochEvent], train: list[float], scale: float, jumps: list[int]) -> Sign | None:
+    """Jumps of the epoch train loss: one that more than doubles it, or two (a huge first epoch counting as one)."""
+    big = [i for i in jumps if train[i] > T.FAR_ABOVE_BEST * train[i - 1] and train[i] - train[i - 1] > T.UNSTABLE_EXCESS * scale]
+    big = [i for i in big if not _lowered_since(history, rows[i].epoch)]
+    huge_start = train[0] > T.UNSTABLE_EARLY_FACTOR * scale
+    if not (big or (jumps and len(jumps) + huge_start >= T.UNSTABLE_JUMPS)):
+        return None
+    text = (f"{len(jumps)} jump(s) of the epoch train loss" + (f", up to {max(train[i] / train[i - 1] for i in jumps):.1f}x" if jumps else "")
+            + (f", after a huge first epoch ({train[0]:.4g})" if huge_start else ""))
+    return Sign(text, rows[(big or jumps)[0]].epoch, jump=bool(jumps))
+
+
+def _recovered_at(rows: list[EpochEvent], jumps: list[int]) -> int | None:
+    """The epoch both losses came back to their level before the first jump (within the noise they had then), when no
+    jump came in the last epochs and they have stayed there; None while the jumps are recent or a loss is still above."""
+    if not jumps or len(rows) - 1 - jumps[-1] < T.RECOVERED_EPOCHS:
+        return None
+    back = None
+    for key in ("train_loss", "val_loss"):
+        values = [getattr(r, key) for r in rows]
+        if not all(finite(v) for v in values[:jumps[0]] + values[jumps[-1]:]):
+            continue
+        level = values[jumps[0] - 1] + T.NOISE_SIGMAS * noise(values[:jumps[0]])
+        if statistics.median(values[-T.RECENT_EPOCHS:]) > level:
+            return None
+        first = next(i for i in range(jumps[-1] + 1, len(values)) if values[i] <= level)
+        back = first if back is None else max(back, first)
+    return rows[back].epoch if back is not None else None
+
+
 def instability(history: History) -> Finding:
-    """Losses far above their best or the baseline, huge early losses, jumps, oscillation or too-large steps: lower the lr."""
+    """Losses far above their best or the baseline, huge early losses, jumps, swings or too-large steps: lower the lr."""
     rows = finite_rows(history, "train_loss")
     if len(rows) < T.UNSTABLE_MIN_EPOCHS:
         return not_evaluated("instability", f"needs {T.UNSTABLE_MIN_EPOCHS} epochs")
     train = [r.train_loss for r in rows]
     scale = loss_scale(history, rows[1:])
-    baseline = row_baseline(history, rows[-1], "train")
-    best = min(train)
-    recent = statistics.median(train[-T.RECENT_EPOCHS:])
-    signs, onsets = [], []
-    if recent > T.UNSTABLE_RATIO * best and recent - best > T.UNSTABLE_EXCESS * scale:
-        signs.append(f"train loss {recent:.4g} is {recent / best:.1f}x its best {best:.4g}")
-        onsets.append(rows[min(train.index(best) + 1, len(rows) - 1)].epoch)
-    elif baseline and recent > T.FAR_ABOVE_BEST * baseline:
-        signs.append(f"train loss {recent:.4g} is {recent / baseline:.1f}x a constant predictor's {baseline:.4g}")
-        onsets.append(rows[0].epoch)
-    if baseline and train[0] > T.UNSTABLE_EARLY_FACTOR * baseline:
-        signs.append(f"huge first epoch: {train[0]:.4g} against a constant predictor's {baseline:.4g}")
-        onsets.append(rows[0].epoch)
+    signs = _level_signs(history, rows, train, scale)
     jumps = _jumps(train, scale)
-    big = [i for i in jumps if train[i] > T.FAR_ABOVE_BEST * train[i - 1] and train[i] - train[i - 1] > T.UNSTABLE_EXCESS * scale]
-    big = [i for i in big if not _lowered_since(history, rows[i].epoch)]
-    huge_start = train[0] > T.UNSTABLE_EARLY_FACTOR * scale
-    if big or (jumps and len(jumps) + huge_start >= T.UNSTABLE_JUMPS):
-        signs.append(f"{len(jumps)} jump(s) of the epoch train loss" + (f", up to {max(train[i] / train[i - 1] for i in jumps):.1f}x"
-                     if jumps else "") + (f", after a huge first epoch ({train[0]:.4g})" if huge_start else ""))
-        onsets.append(rows[(big or jumps)[0]].epoch)
-    val_rows = finite_rows(history, "val_loss")
-    swing = _oscillating([r.val_loss for r in val_rows], scale)
+    jump = _jump_sign(history, rows, train, scale, jumps)
+    signs += [jump] if jump else []
+    recovered = _recovered_at(rows, jumps) if jump else None
+    swing = _swinging(finite_rows(history, "val_loss"), rows, scale, recovered)
     if swing:
-        signs.append(f"val oscillating across the run ({swing[0]:.0%} sign flips, mean swing {swing[1]:.0%} of the scale)")
-        onsets.append(val_rows[1].epoch)
+        signs.append(Sign(f"val oscillating {swing[0]} (mean swing {swing[1]:.0%} of the scale per epoch)", swing[2]))
     ratio = _recent_update_ratio(history)
     if ratio is not None and ratio > T.UPDATE_RATIO_TOO_LARGE and not _shrunk_by_decay(history):
-        signs.append(f"update/weight ratio {ratio:.1e} per step (healthy ~1e-3, > {T.UPDATE_RATIO_TOO_LARGE:g})")
-        onsets.append(rows[0].epoch)
-    evidence = {"train_loss": rounded(recent), "best_train": rounded(best), "scale": rounded(scale), "jumps": len(jumps),
-                "update_ratio": rounded(ratio)}
+        signs.append(Sign(f"update/weight ratio {ratio:.1e} per step (healthy ~1e-3, > {T.UPDATE_RATIO_TOO_LARGE:g})", rows[0].epoch))
+    evidence = {"train_loss": rounded(statistics.median(train[-T.RECENT_EPOCHS:])), "best_train": rounded(min(train)),
+                "scale": rounded(scale), "jumps": len(jumps), "update_ratio": rounded(ratio)}
     if not signs:
         return Finding.ok("instability", "losses stable", evidence=evidence)
+    if recovered is not None and all(s.jump for s in signs):
+        return Finding.info("instability", f"{signs[0].text} at epoch {signs[0].onset}; recovered at epoch {recovered}, and no jump since",
+                            evidence=evidence, epoch=signs[0].onset)
     lr = current_lr(history, rows[-1])
     return Finding(rule="instability", severity="critical" if len(signs) >= 2 else "warning",
-                   message=f"unstable, the step is too large: {'; '.join(signs)}" + ("" if lr else ": lower the learning rate"),
-                   evidence=evidence, first_epoch=min(onsets), suggestion=lr_down(lr) if lr else None)
+                   message=f"unstable, the step is too large: {'; '.join(s.text for s in signs)}" + ("" if lr else ": lower the learning rate"),
+                   evidence=evidence, first_epoch=min(s.onset for s in signs), suggestion=lr_down(lr) if lr else None)

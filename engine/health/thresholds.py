@@ -18,6 +18,7 @@ HEALTHY_SLOW_SHARE = 0.5  # half the slowest of that pace still counts as a heal
 OVERREG_WEIGHT_DECAY = 1e-3  # guide: 10x its 1e-4
 OVERREG_LR = 0.0005  # guide: halved from 0.001
 OVERREG_DROPOUT = 0.4
+OVERREG_DROPOUT_ALONE = 0.8  # dropout this high with falling skill is too much whatever the weight decay
 REMEDY_WEIGHT_DECAY = 1e-4  # guide: "keep weight_decay low (0.0001)"
 DRASTIC_FACTOR = 2.0  # guide: "Small adjustments are better than drastic changes"
 DRASTIC_KNOBS = 3  # three knobs at one step warn; two small steps (the documented pause-and-tweak) are info
@@ -28,6 +29,7 @@ EARLY_STOPPING_MIN_DELTA = 1e-5
 # Trends judged against the run's own noise (MAD of epoch-to-epoch changes), never a fixed gap alone
 NOISE_SIGMAS = 3.0  # a change must exceed this many noise σ to count
 OVERFIT_MIN_RISE = 0.02  # and 2% of the loss scale (baseline, or first/val loss): the materiality band of BASELINE_SKILL_BAND
+OVERFIT_RISE_BAND = 0.05  # a rise from the best val must also exceed 5% of the scale: val a few % above its best is its own spread
 OVERFIT_MIN_AFTER_BEST = 2  # epochs after the best val before a rise is judged
 OVERFIT_GAP_WINDOW = 10  # epochs over which a growing gap is measured
 OVERFIT_GAP_GROWTH = 0.05  # gap growth over the window, as a share of the loss scale
@@ -36,6 +38,10 @@ OVERFIT_GAP_MIN_EPOCHS = 8  # epochs in the window before a growing gap is judge
 OVERFIT_GAP_RISING_SHARE = 0.7  # share of epochs in the window on which the gap grew
 RECENT_EPOCHS = 3  # the last epochs whose median (or mean) stands for "now"
 CONVERGED_DESCENT = 0.05  # a flat loss after a descent of this share of the scale is converged, not frozen
+LR_COLLAPSE_FACTOR = 1e-2  # lr below 1% of the lr at which the loss last moved: the schedule cut the step
+LR_COLLAPSE_STILL_FALLING = 1e-2  # a loss falling > 1% per epoch (10x "flat") right before it went flat was stopped: converging slows first
+FROZEN_DRIFT_SHARE = 0.8  # a streak whose steps go this much one way, and add up to more than "flat", is a slow descent
+VAL_UNCHANGED = 1e-6  # val within this relative band through a streak is unchanged to float precision: the weights do not move
 
 # Instability: the step is too large
 UNSTABLE_MIN_EPOCHS = 3  # instability and divergence need this many epochs of train loss
@@ -45,9 +51,15 @@ UNSTABLE_EARLY_FACTOR = 10.0  # a first epoch above 10x the scale of the rest of
 UNSTABLE_JUMP = 0.5  # an epoch's train loss above its predecessor by 50%, beyond 3 noise σ, and ...
 UNSTABLE_JUMP_EXCESS = 0.10  # ... by 10% of the scale: a jump, which a falling epoch mean does not make
 UNSTABLE_JUMPS = 2  # jumps (or jumps plus a huge early loss) before warning
-OSCILLATION_MIN_EPOCHS = 8
-OSCILLATION_FLIPS = 0.6  # share of sign flips of Δval across the whole run
-OSCILLATION_AMPLITUDE = 0.10  # mean |Δ val| above 10% of the scale
+RECOVERED_EPOCHS = 3  # a jump this many epochs old, with the losses back at their level before it, is history (info)
+LATE_WINDOW = 10  # the recent epochs against whose own best and scale late instability is judged ...
+LATE_MIN_EPOCHS = 5  # ... once they hold this many epochs with both losses
+OSCILLATION_WINDOW = 10  # val swings are judged over its last 10 points ...
+OSCILLATION_MIN_EPOCHS = 8  # ... once there are 8
+OSCILLATION_AMPLITUDE = 0.10  # mean |Δ val| per epoch above 10% of the scale, with ...
+OSCILLATION_FLIPS = 0.6  # ... across the run: this share of sign flips of Δval; or over the recent points: ...
+OSCILLATION_NET_SHARE = 0.4  # ... the net change keeping less than 40% of the movement (the rest cancels: swings) ...
+SMOOTH_NET_SHARE = 0.8  # ... while train's net change keeps less than 80% of its own (overfitting's train falls one way)
 DIVERGENCE_FACTOR = 4.0  # smoothed train loss above 4x its best (and far above the scale): critical
 SMOOTHING = 0.6  # EMA weight for divergence, as TensorBoard's smoothing slider
 

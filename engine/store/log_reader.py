@@ -1,4 +1,4 @@
-"""Reading saved runs into a History: our events.jsonl (fast and forgiving), Keras and Lightning CSVs."""
+"""Reading saved runs into a History: our events.jsonl (fast and forgiving), Keras and Lightning CSVs, TensorBoard runs."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ class LineParser:
         self.feed([tail])
 
 
-LOG_EXPECTED = "a run directory, events.jsonl, or a Keras or Lightning CSV"
+LOG_EXPECTED = "a run directory, events.jsonl, a Keras or Lightning CSV, or a TensorBoard run"
 
 
 def events_path(path: str | Path) -> Path:
@@ -188,7 +188,8 @@ def read_jsonl(path: str | Path) -> tuple[History, list[str]]:
 
 
 def read_any(path: str | Path) -> tuple[History, list[str]]:
-    """Our run (directory or .jsonl), a Keras CSVLogger file or a Lightning metrics.csv."""
+    """Our run (directory or .jsonl), a Keras CSVLogger file, a Lightning metrics.csv, or a TensorBoard run (an event
+    file, or a directory of them)."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         from engine.store.foreign_logs import read_foreign_csv
@@ -196,5 +197,9 @@ def read_any(path: str | Path) -> tuple[History, list[str]]:
         if check_input(path, LOG_EXPECTED):  # stat only: a FIFO named m.csv must not reach the CSV reader's open()
             raise InputError(str(path), f"is a directory; expected {LOG_EXPECTED}")
         return read_foreign_csv(path)
-    check_input(path, LOG_EXPECTED)
+    check_input(path, LOG_EXPECTED)  # missing, a FIFO, a device: refused before anything opens it
+    from engine.store.tensorboard_logs import is_tensorboard, read_tensorboard
+
+    if not (path.is_dir() and (path / EVENTS_FILE).exists()) and is_tensorboard(path):
+        return read_tensorboard(path)
     return read_jsonl(path)

@@ -137,12 +137,15 @@ class RunLog:
                 os.close(fd)
 
 
+def continued_run_dir(resume_path: str | Path | None) -> Path | None:
+    """The run directory a resumed checkpoint continues (its log is there), or None: the run starts a new one."""
+    parent = Path(resume_path).resolve().parent.parent if resume_path else None
+    return parent if parent is not None and (parent / EVENTS_FILE).exists() else None
+
+
 def run_dir_for(log_dir: str | Path, resume_path: str | None = None) -> Path:
     """A resumed run continues in its checkpoint's run directory (same log); a new run gets a new one."""
-    parent = Path(resume_path).resolve().parent.parent if resume_path else None
-    if parent is not None and (parent / EVENTS_FILE).exists():
-        return parent
-    return new_run_dir(log_dir)
+    return continued_run_dir(resume_path) or new_run_dir(log_dir)
 
 
 def append_line(path: Path, event: Event) -> None:

@@ -19,9 +19,10 @@ import torch.distributed as dist
 
 from engine.control.channel import Control, ControlChannel
 from engine.errors import InputError
+from engine.knobs import KNOBS as ALL_KNOBS
 
 ACTIONS = ("pause", "resume", "stop", "interrupt", "save", "set")
-KNOBS = ("lr", "weight_decay", "dropout", "clf_weight")
+KNOBS = tuple(ALL_KNOBS)  # a knob travels as its index here: every rank has the same table
 PER_PACKET = 4  # controls applied per step at most; more wait for the next step, in order
 PAUSED_POLL_S = 0.5
 TRACE_ENV = "STOCKPRED_CONTROL_TRACE"  # a directory: each rank appends the controls it applied (diagnostics, tests)
@@ -91,6 +92,15 @@ def leave(world: World) -> None:
     if world.distributed and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def data_parallel(model: torch.nn.Module, world: World, device: torch.device) -> torch.nn.Module:
+    """The model wrapped in DistributedDataParallel under torchrun (gradients all-reduced), else the model itself."""
+    if not world.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
 
 def rank_share(batch: torch.Tensor, world: World) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.config import ModelConfig
+from engine.config import ModelConfig, TrainingConfig
 
 
 class MultitaskLSTM(nn.Module):
@@ -46,3 +46,9 @@ def parameter_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
             key = name.split(".")[0]
         groups.setdefault(key, []).append(param)
     return groups
+
+
+def make_optimizer(model: nn.Module, training: TrainingConfig) -> torch.optim.Optimizer:
+    """Adam (L2 decay, as in the note) or AdamW (decoupled decay) over all of the model's parameters."""
+    optimizer_class = torch.optim.AdamW if training.optimizer == "adamw" else torch.optim.Adam
+    return optimizer_class(model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay)

@@ -102,6 +102,16 @@ class ThreadGovernor:
         cpus = allowed_cpus()
         return threads_for(cpus, free_cores(cpus, before, self._cpu), own_share(self._own - own_before, elapsed, cpus))
 
+    def retune(self) -> str | None:
+        """Apply review()'s count to torch in the calling thread; says what changed ('threads 2 -> 1 (...)'), if anything."""
+        import torch
+
+        count, old = self.review(), torch.get_num_threads()
+        if count is None or count == old:
+            return None
+        torch.set_num_threads(count)
+        return f"threads {old} -> {count} (what other processes left free over the last epoch)"
+
 
 def resolve_threads(setting: int | str) -> int:
     """The thread count a setting means ('auto' or a number; STOCKPRED_THREADS=N overrides 'auto')."""

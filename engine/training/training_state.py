@@ -7,6 +7,7 @@ import dataclasses
 import torch
 
 from engine.training.distributed import gather_objects
+from engine.training.epoch import EpochInProgress
 from engine.training.epoch_sums import EpochSums
 from engine.errors import InputError
 
@@ -18,16 +19,15 @@ def capture(trainer) -> dict:
         rng["torch_ranks"] = gather_objects(torch.get_rng_state(), trainer.world)
     if trainer.device.type == "cuda":
         rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
+    epoch = trainer.in_progress  # None between epochs: a resume starts the next one
     return {
         "model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict(),
-        "epoch": trainer.epoch, "step": trainer.step, "batch": trainer.batch, "perm": trainer._perm,
-        "acc": None if trainer._sums is None else trainer._sums.totals(),
-        "count": 0 if trainer._sums is None else trainer._sums.count,
+        "epoch": trainer.epoch, "step": trainer.step, "batch": trainer.batch,
+        "perm": None if epoch is None else epoch.order,
+        "acc": None if epoch is None else epoch.sums.totals(), "count": 0 if epoch is None else epoch.sums.count,
         "config": trainer.config.model_dump(), "scaler": dataclasses.asdict(trainer.data.scaler),
         "fingerprint": trainer.data.fingerprint, "hparams": trainer.hparams, "rng": rng, "run_id": trainer.run_id,
-        "world_size": trainer.world.size,
-        "early": {"best_val": trainer.best_val, "best_epoch": trainer.best_epoch, "wait": trainer.wait,
-                  "best_model": trainer.best_model},
+        "world_size": trainer.world.size, "early": trainer.early_stop.state(),
     }
 
 
@@ -44,15 +44,14 @@ def restore(trainer, state: dict, source: str) -> None:
         trainer.optimizer.load_state_dict(state["optimizer"])
     except (RuntimeError, ValueError, KeyError) as error:
         raise InputError(source, f"does not fit this model ({str(error).splitlines()[0][:100]})") from None
-    trainer.epoch, trainer.step, trainer.batch = state["epoch"], state["step"], state["batch"]
-    trainer._perm = None if state["perm"] is None else state["perm"].to(trainer.device)
-    trainer._sums = EpochSums.restored(trainer.device, state["acc"], int(state.get("count", 0)))
+    trainer.epoch, trainer.step = state["epoch"], state["step"]
+    if state["perm"] is not None:  # saved mid-epoch: continue that epoch at its next batch
+        sums = EpochSums.restored(trainer.device, state["acc"], int(state.get("count", 0)))
+        trainer.in_progress = EpochInProgress(state["perm"].to(trainer.device), sums or EpochSums(trainer.device),
+                                              batch=state["batch"])
     for name, value in state["hparams"].items():
         trainer.set_knob(name, value)
-    early = state["early"]
-    trainer.best_val, trainer.best_epoch, trainer.wait = early["best_val"], early["best_epoch"], early["wait"]
-    trainer.best_model = early["best_model"]
-    trainer.run_id = state.get("run_id", "")
+    trainer.early_stop.load_state(state["early"])
     per_rank = state["rng"].get("torch_ranks", [state["rng"]["torch"]] * trainer.world.size)
     torch.set_rng_state(per_rank[trainer.world.rank])
     trainer.shuffle.set_state(state["rng"]["shuffle"])
