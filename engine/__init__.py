@@ -1,7 +1,7 @@
 """The training engine, without any UI. Packages by role, each importing only from the rows above it:
 
-- top level (the shared vocabulary): events, config (+ config_file), knobs, errors, safe_text, event_text,
-  step_meter, early_stopping
+- top level (the shared vocabulary): events, config (+ config_file), knobs, errors, safe_text, file_kinds,
+  event_text, step_meter, early_stopping
 - data/: prices and the windows built from them
 - store/: what a run leaves on disk (log, checkpoints) and how it is read back
 - health/: the rules, pure functions from a History to findings

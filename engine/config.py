@@ -18,9 +18,17 @@ from engine.safe_text import echo, short as _short
 
 
 class _Strict(BaseModel):
-    """Base model that rejects unknown keys."""
+    """Base model that rejects unknown keys, takes a boolean only where one is meant (no `epochs: true`, no
+    `scale_target: 1`), a whole number only as an int, and every float only when finite (no `.inf`, `.nan`)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
+
+
+def _named_path(value: str) -> str:
+    """A path setting must name something: '' would quietly mean the current directory or the default."""
+    if not value.strip():
+        raise ValueError("must not be empty (give a path)")
+    return value
 
 
 class SyntheticConfig(_Strict):
@@ -35,6 +43,8 @@ class DataConfig(_Strict):
     """Where prices come from and how windows are cut."""
 
     source: str = Field("bundled", description="'bundled', 'synthetic' or a path to a CSV")
+    date_format: str | None = Field(None, min_length=2, description="strftime format of the CSV's dates, e.g. "
+                                    "'%d/%m/%Y'; needed when a date could be read day-first or month-first")
     tickers: list[str] = Field(default_factory=lambda: ["AAPL", "IBM", "MSFT", "GOOG"])
     window: int = Field(30, ge=2, le=512)
     val_fraction: float = Field(0.15, gt=0.0, lt=0.5)
@@ -42,6 +52,8 @@ class DataConfig(_Strict):
     volatility_window: int = Field(20, ge=2, le=250)
     scale_target: bool = Field(True, description="standardize the return target with training statistics")
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
+
+    _source_named = field_validator("source")(_named_path)
 
     @model_validator(mode="after")
     def _fractions_leave_training_data(self) -> "DataConfig":
@@ -109,12 +121,14 @@ class Config(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="numpy and torch both take seeds in this range")
     device: str = "auto"
     log_dir: str = "logs"
     step_event_interval_s: float = Field(0.25, ge=0.0, description="minimum seconds between live step events")
     control_socket: bool = Field(True, description="serve events and controls on logs/<run-id>/control.sock")
     threads: int | Literal["auto"] = Field("auto", description="torch CPU threads: 'auto' (idle cores of the affinity mask) or N")
+
+    _log_dir_named = field_validator("log_dir")(_named_path)
 
     @field_validator("threads")
     @classmethod
@@ -158,9 +172,9 @@ def load_config(path: str | Path | None = None, overrides: Sequence[Override | s
 
     A bad value is blamed on the override that set it, else on the file (or `base_label`).
     """
-    if path and base is not None:
+    if path is not None and base is not None:
         raise ValueError("a config comes from a file or from a stored mapping, not both")
-    raw, source = (read_config_file(path), str(path)) if path else (copy.deepcopy(base) if base is not None else {}, base_label)
+    raw, source = (read_config_file(path), str(path)) if path is not None else (copy.deepcopy(base) if base is not None else {}, base_label)
     if not isinstance(raw, dict):
         raise InputError(source, "top level must be a mapping of sections")
     labelled = [Override.parse(item) if isinstance(item, str) else item for item in overrides]

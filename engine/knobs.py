@@ -65,7 +65,11 @@ def validate_knob(name: str, text_or_value: str | float) -> float:
         except ValueError:
             raise InputError(knob.label, f"{text!r} is not a number") from None
     else:
-        value = float(text_or_value)
+        try:
+            value = float(text_or_value)
+        except OverflowError:  # an int of hundreds of digits: no float holds it
+            digits = len(str(abs(int(text_or_value))))
+            raise InputError(knob.label, f"must be a finite number (got an integer of {digits} digits)") from None
     if not math.isfinite(value):
         raise InputError(knob.label, "must be a finite number")
     if value < knob.low or (knob.low_open and value == knob.low):

@@ -33,6 +33,7 @@ class FakeRun:
         self.log = RunLog(self.run_dir)
         self.server = ControlServer(self.run_dir, self.controls, self.log.path, "run-1", **server_options)
         self.received: list[Control] = []
+        self.paused = False
         self.steps = 0
         self.payload = "x" * payload
         self._stop = threading.Event()
@@ -58,6 +59,10 @@ class FakeRun:
             self.emit(event)
             while (control := self.controls.take()) is not None:
                 self.received.append(control)
+                if control.action in ("pause", "resume"):
+                    if self.paused == (control.action == "pause"):
+                        continue  # as the trainer does: a pause of a paused run changes and logs nothing
+                    self.paused = control.action == "pause"
                 self.emit(_event_for(control, self.steps))
             self._stop.wait(0.0005)  # a step of "training"
 

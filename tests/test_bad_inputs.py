@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 import os
 import zipfile
 
@@ -201,7 +203,104 @@ CASES = [
 ]
 
 
-def _tree(root) -> dict:
+def _compressed(compress, cut: bool = False):
+    """A price CSV through `compress`, whole or cut in half."""
+    def make(path):
+        data = compress(_prices().to_csv(index=False).encode())
+        path.write_bytes(data[: len(data) // 2] if cut else data)
+    return make
+
+
+def _dates(texts):
+    """A price CSV whose Date column is `texts` (one row each)."""
+    return lambda path: _prices(len(texts)).assign(Date=texts).to_csv(path, index=False)
+
+
+def _iso_with(changes: dict):
+    """ISO dates, but for the rows (0-based) in `changes`."""
+    texts = list(pd.bdate_range("2020-01-01", periods=120).strftime("%Y-%m-%d"))
+    return _dates([changes.get(i, t) for i, t in enumerate(texts)])
+
+
+# Day and month both 12 or below, never equal: every date reads both ways.
+AMBIGUOUS = [f"{d:02d}{{sep}}{m:02d}{{sep}}{{year}}" for m in range(1, 13) for d in range(1, 13) if d != m][:60]
+FLAT = {"Open": 100.0, "High": 100.0, "Low": 100.0, "Close": 100.0, "Adj Close": 100.0}
+GROWING = [100 * 1.01 ** i for i in range(120)]
+
+ROUND_THREE = [
+    # -- compressed CSVs: garbage, cut in half, a damaged block ----------------------------------------
+    ("gz-garbage", {"p.csv.gz": _bytes(b"garbage" * 100)}, ["train", "--data", "p.csv.gz", *TINY], "p.csv.gz: not a readable gzip file"),
+    ("gz-cut-in-half", {"p.csv.gz": _compressed(gzip.compress, cut=True)}, ["train", "--data", "p.csv.gz", *TINY], "damaged or cut short"),
+    ("gz-damaged-block", {"p.csv.gz": lambda p: _compressed(gzip.compress)(p) or p.write_bytes(p.read_bytes()[:12] + b"\0" * 40 + p.read_bytes()[52:])},
+     ["train", "--data", "p.csv.gz", *TINY], "p.csv.gz: not a readable gzip file"),
+    ("xz-cut-in-half", {"p.csv.xz": _compressed(lzma.compress, cut=True)}, ["train", "--data", "p.csv.xz", *TINY], "not a readable xz file"),
+    ("bz2-garbage", {"p.csv.bz2": _bytes(b"BZh9" + b"x" * 200)}, ["train", "--data", "p.csv.bz2", *TINY], "not a readable bz2 file"),
+    # -- duplicate keys, booleans and infinities where a number is meant, empty paths -----------------------
+    ("cfg-duplicate-key", {"c.yaml": _text("training:\n  learning_rate: 0.01\n  learning_rate: 0.02\n")}, ["train", "--config", "c.yaml"],
+     "c.yaml: duplicate key 'training.learning_rate' on lines 2 and 3"),
+    ("cfg-duplicate-section", {"c.yaml": _text("training:\n  epochs: 3\nmodel:\n  dropout: 0.1\ntraining:\n  batch_size: 8\n")},
+     ["train", "--config", "c.yaml"], "c.yaml: duplicate key 'training' on lines 1 and 5"),
+    ("cfg-duplicate-in-flow", {"c.yaml": _text("data: {window: 10, window: 20}\n")}, ["train", "--config", "c.yaml"], "duplicate key 'data.window' on lines 1 and 1"),
+    ("set-duplicate-key", {}, ["train", "--set", "data.synthetic={days: 500, days: 600}"], "--set: duplicate key 'days'"),
+    ("cfg-epochs-true", {"c.yaml": _text("training:\n  epochs: true\n")}, ["train", "--config", "c.yaml"], "training.epochs: Input should be a valid integer (got True)"),
+    ("cfg-seed-yes", {"c.yaml": _text("seed: yes\n")}, ["train", "--config", "c.yaml"], "c.yaml: seed: Input should be a valid integer (got True)"),
+    ("cfg-bool-as-number", {"c.yaml": _text("data:\n  scale_target: 1\n")}, ["train", "--config", "c.yaml"], "data.scale_target: Input should be a valid boolean (got 1)"),
+    ("set-lr-boolean", {}, ["train", "--set", "training.learning_rate=on"], "--set: training.learning_rate: Input should be a valid number (got True)"),
+    ("cfg-reg-weight-inf", {"c.yaml": _text("training:\n  reg_weight: .inf\n")}, ["train", "--config", "c.yaml"], "training.reg_weight: Input should be a finite number"),
+    ("cfg-warmup-inf", {"c.yaml": _text("training:\n  warmup:\n    epochs: .inf\n")}, ["train", "--config", "c.yaml"], "training.warmup.epochs: Input should be a finite number"),
+    ("set-min-delta-nan", {}, ["train", "--set", "training.early_stopping.min_delta=.nan"], "--set: training.early_stopping.min_delta: Input should be a finite number"),
+    ("data-empty", {}, ["train", "--data", ""], "--data: empty path"),
+    ("config-empty", {}, ["train", "--config", " "], "--config: empty path"),
+    ("resume-empty", {}, ["train", "--resume", ""], "--resume: empty path"),
+    ("set-log-dir-empty", {}, ["train", "--set", "log_dir="], "--set: log_dir: must not be empty (give a path) (got '')"),
+    ("set-source-empty", {}, ["train", "--set", "data.source= "], "--set: data.source: must not be empty"),
+    ("log-dir-empty", {}, ["runs", "--log-dir", ""], "--log-dir: empty path"),
+    ("replay-empty-path", {}, ["replay", ""], "PATH: empty path"),
+    # -- prices: date orders, flat tickers ------------------------------------------------------------------
+    ("dates-ambiguous", {"p.csv": _dates([d.format(sep="/", year=2015) for d in AMBIGUOUS])}, ["train", "--data", "p.csv", *TINY],
+     "row 2: date '02/01/2015' could be day-first or month-first and no row says which: set data.date_format ('%d/%m/%Y' or '%m/%d/%Y')"),
+    ("dates-ambiguous-dots", {"p.csv": _dates([d.format(sep=".", year=15) for d in AMBIGUOUS])}, ["train", "--data", "p.csv", *TINY],
+     "data.date_format ('%d.%m.%y' or '%m.%d.%y')"),
+    ("dates-mixed-orders", {"p.csv": _iso_with({1: "15/01/2015", 4: "01/13/2015"})}, ["train", "--data", "p.csv", *TINY],
+     "row 3: date '15/01/2015' is day-first but row 6: '01/13/2015' is month-first; the file mixes date orders"),
+    ("dates-mixed-dashes", {"p.csv": _iso_with({7: "01-13-2015", 9: "13-01-2015"})}, ["train", "--data", "p.csv", *TINY], "row 11: date '13-01-2015' is day-first"),
+    ("dates-not-the-format", {"p.csv": _iso_with({})}, ["train", "--data", "p.csv", "--set", "data.date_format=%d/%m/%Y", *TINY],
+     "row 2: date '2020-01-01' does not match data.date_format '%d/%m/%Y'"),
+    ("flat-ticker", {"p.csv": _csv(lambda f: f.assign(**FLAT))}, ["train", "--data", "p.csv", *TINY],
+     "p.csv: P: its prices never move (every daily return is 0): zero variance"),
+    ("flat-second-ticker", {"p.csv": _csv(lambda f: pd.concat([f.assign(Ticker="AAA"), f.assign(Ticker="BBB", **FLAT)]))},
+     ["train", "--data", "p.csv", "--set", "data.tickers=[AAA, BBB]", *TINY], "BBB: its prices never move"),
+    ("steady-growth", {"p.csv": _csv(lambda f: f.assign(Open=GROWING, High=GROWING, Low=GROWING, Close=GROWING, **{"Adj Close": GROWING}))},
+     ["train", "--data", "p.csv", *TINY], "P: its prices never move (every daily return is 0.00995)"),
+    # -- checkpoint counters and shapes ---------------------------------------------------------------------
+    ("ckpt-epoch-negative", {"c.pt": _checkpoint(epoch=-5)}, ["train", "--resume", "c.pt"], "c.pt: is a damaged stockpred-tui checkpoint: 'epoch' Input should be greater than or equal to 0 (got -5)"),
+    ("ckpt-step-negative", {"c.pt": _checkpoint(step=-1)}, ["train", "--resume", "c.pt"], "'step' Input should be greater than or equal to 0 (got -1)"),
+    ("ckpt-step-below-epoch", {"c.pt": _checkpoint(epoch=5, step=2)}, ["train", "--resume", "c.pt"], "step 2 is below epoch 5"),
+    ("ckpt-batch-beyond-epoch", {"c.pt": _checkpoint(perm=torch.randperm(10), batch=11)}, ["train", "--resume", "c.pt"], "batch 11 is beyond its epoch of 10 training windows"),
+    ("ckpt-batch-negative", {"c.pt": _checkpoint(batch=-2)}, ["train", "--resume", "c.pt"], "'batch' Input should be greater than or equal to 0"),
+    ("ckpt-perm-floats", {"c.pt": _checkpoint(perm=torch.rand(10))}, ["train", "--resume", "c.pt"], "'perm' must be an epoch order (a 1-D int64 tensor), not a torch.float32"),
+    ("ckpt-perm-repeats", {"c.pt": _checkpoint(perm=torch.zeros(10, dtype=torch.long))}, ["train", "--resume", "c.pt"], "'perm' must be an order of the 10 training windows"),
+    ("ckpt-perm-a-list", {"c.pt": _checkpoint(perm=[3, 1, 2])}, ["train", "--resume", "c.pt"], "'perm' Input should be an instance of Tensor"),
+    ("ckpt-rng-text", {"c.pt": _checkpoint(rng={"torch": "abc"})}, ["train", "--resume", "c.pt"], "'rng.torch' Input should be an instance of Tensor (got 'abc')"),
+    ("ckpt-rng-floats", {"c.pt": _checkpoint(rng={"shuffle": torch.zeros(5)})}, ["train", "--resume", "c.pt"], "'rng.shuffle' must be a random state (a 1-D uint8 tensor)"),
+    ("ckpt-hparam-range", {"c.pt": _checkpoint(hparams={"lr": 50.0})}, ["train", "--resume", "c.pt"], "'hparams' learning rate: must be at most 10"),
+    ("ckpt-hparam-unknown", {"c.pt": _checkpoint(hparams={"momentum": 0.9})}, ["train", "--resume", "c.pt"], "'hparams' momentum: unknown setting"),
+    ("ckpt-best-epoch-later", {"c.pt": _checkpoint(early={"best_epoch": 9})}, ["train", "--resume", "c.pt"], "early.best_epoch 9 is after epoch 1"),
+    ("ckpt-scaler-nan", {"c.pt": _checkpoint(scaler={"target_std": float("nan")})}, ["train", "--resume", "c.pt"], "'scaler.target_std' Input should be a finite number"),
+    ("ckpt-sums-length", {"c.pt": _checkpoint(acc=torch.zeros(3))}, ["train", "--resume", "c.pt"], "'acc' must hold 4 sums, not 3"),
+    ("resume-set-seed", {"c.pt": _checkpoint(config={"seed": 42})}, ["train", "--resume", "c.pt", "--set", "seed=7"],
+     "--set: seed: a resumed run goes on from its checkpoint's random state"),
+    ("resume-set-seed-zero", {"c.pt": _checkpoint(config={"seed": 42})}, ["train", "--resume", "c.pt", "--set", "seed=0"],
+     "a seed applies to new runs only"),
+    # -- the environment, the command line -------------------------------------------------------------------
+    ("runs-log-dir-is-a-file", {"logs": _text("not a directory\n")}, ["runs", "--log-dir", "logs"], "logs: is a regular file, not a directory"),
+    ("attach-log-dir-is-a-file", {"logs": _text("x")}, ["attach", "--log-dir", "logs"], "logs: is a regular file, not a directory"),
+    ("runs-tui-missing-path", {}, ["runs", "--tui", "nope.csv"], "nope.csv: file not found"),
+]
+CASES += ROUND_THREE
+
+
+def tree(root) -> dict:
     """Every path under root with its size and mtime (symlinks not followed)."""
     found = {}
     for folder, dirs, files in os.walk(root):
@@ -218,18 +317,33 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changes(tmp_path, capsys, file
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         make(path)
-    before = _tree(tmp_path)
+    before = tree(tmp_path)
     code = main(list(argv))
     err = capsys.readouterr().err
     assert (code, err.count("\n")) == (2, 1), err
     assert err.startswith("error: ") and expected in err and "Traceback" not in err
     assert "\x1b" not in err and len(err) < 400
-    assert _tree(tmp_path) == before
+    assert tree(tmp_path) == before
 
 
 def test_the_matrix_is_large_and_its_ids_unique():
     ids = [case[0] for case in CASES]
-    assert len(ids) >= 80 and len(set(ids)) == len(ids)
+    assert len(ids) >= 150 and len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--threads", "0"], "error: argument --threads: '0': must be 'auto' or a whole number from 1 to 1024; "
+                                  "see 'stockpred-tui train --help'"),
+    (["fly"], "error: argument COMMAND: invalid choice: 'fly'"),
+    (["train", "--bogus"], "error: unrecognized arguments: --bogus; see 'stockpred-tui --help'"),
+    (["diagnose", "x", "--fail-on", "never"], "error: argument --fail-on: invalid choice: 'never'"),
+    (["export", "e.jsonl"], "error: the following arguments are required: --csv; see 'stockpred-tui export --help'"),
+])
+def test_a_bad_flag_or_command_is_one_line_exit_2(capsys, argv, expected):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and err.startswith(expected) and "usage:" not in err
 
 
 def test_a_hostile_name_in_an_error_is_printed_on_one_line_without_escapes(tmp_path, capsys):

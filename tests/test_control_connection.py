@@ -192,3 +192,24 @@ def test_a_client_that_hangs_up_right_after_stop_has_its_stop_applied(tmp_path):
     finally:
         run.stop()
 
+
+
+def test_the_pause_view_lays_controls_passed_on_over_the_log():
+    from engine.control.pause_view import PauseView
+
+    view = PauseView()
+    assert view.note_for("resume") == "already running" and view.note_for("pause") == ""
+    for action in ("pause", "resume"):
+        view.passed_on(action)
+    assert (view.paused, view.note_for("resume"), list(view.pending)) == (False, "already running", ["pause", "resume"])
+    view.read(["paused"])  # the log is one line behind: the resume passed on still counts
+    assert (view.paused, view.logged_paused, list(view.pending)) == (False, True, ["resume"])
+    view.read(["resumed"])
+    assert (view.paused, list(view.pending)) == (False, [])
+    view.read(["paused"])  # paused by someone else (the dashboard, a non-finite loss): the log alone says so
+    assert view.note_for("pause") == "already paused"
+    view.passed_on("pause")  # a repeat is not outstanding: no line will come for it
+    assert list(view.pending) == []
+    view.passed_on("resume")
+    view.read(["run_end"])
+    assert (view.paused, list(view.pending)) == (False, [])

@@ -111,10 +111,28 @@ def test_unsorted_dates_are_repaired_with_a_notice(tmp_path):
     assert data.summary["splits"]["train"]["first"] < data.summary["splits"]["val"]["first"]
 
 
+@pytest.mark.parametrize("written, options, first, notice", [
+    ("%d/%m/%Y", [], "2020-01-01", "dates read day-first (%d/%m/%Y), as row 10 ('13/01/2020') shows"),
+    ("%m/%d/%Y", [], "2020-01-01", "dates read month-first (%m/%d/%Y), as row 10 ('01/13/2020') shows"),
+    ("%d.%m.%Y", ["data.date_format=%d.%m.%Y"], "2020-01-01", None),
+    ("%Y-%m-%d", [], "2020-01-01", None),
+])
+def test_a_numeric_date_order_comes_from_the_rows_that_show_it_or_from_date_format(tmp_path, written, options, first,
+                                                                                   notice):
+    dates = pd.bdate_range("2020-01-01", periods=120)
+    path = _write(tmp_path, _prices().assign(Date=dates.strftime(written)))
+    prices, notices = read_price_csv(path, load_config(None, options).data.date_format)
+    assert [str(d.date()) for d in prices["date"]] == [str(d.date()) for d in dates]  # 02/01/2020 stays 2 January
+    assert str(prices["date"].iloc[0].date()) == first
+    assert [n.split(": ", 1)[1] for n in notices if "dates read" in n] == ([f"{notice}; data.date_format overrides"]
+                                                                           if notice else [])
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda f: f.assign(High=f["High"].where(f.index != 4, f["Low"] * 0.9)), "row 6: High "),
     (lambda f: f.assign(Close=f["Close"].astype(object).where(f.index != 8, "inf")), "row 10: column 'close' is not a finite number (inf)"),
     (lambda f: f.assign(Volume=f["Volume"].astype(object).where(f.index != 2, "-inf")), "row 4: column 'volume' is not a finite number (-inf)"),
+    (lambda f: f.assign(Open=50.0, High=50.0, Low=50.0, Close=50.0, **{"Adj Close": 50.0}), "P: its prices never move"),
 ])
 def test_impossible_prices_are_one_line_errors_without_numpy_warnings(tmp_path, recwarn, mutate, message):
     path = _write(tmp_path, mutate(_prices()))

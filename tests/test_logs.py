@@ -266,9 +266,11 @@ def test_export_never_follows_a_planted_symlink_and_leaves_nothing_behind(tmp_pa
     assert victim.read_text() == "precious" and list(pd.read_csv(out)["epoch"]) == [1, 2, 3]
     assert out.stat().st_mode & 0o777 == 0o644  # what a plain write gives, not the temporary's 0600
     out.unlink()
-    out.symlink_to(victim)  # --force replaces the link itself, never writes through it
-    assert export_csv(str(log), str(out), force=True) == 0
-    assert victim.read_text() == "precious" and not out.is_symlink()
+    out.symlink_to(victim)  # --force never writes through a link, nor cuts it: refused, both left as they are
+    with pytest.raises(InputError, match="is a symbolic link"):
+        export_csv(str(log), str(out), force=True)
+    assert victim.read_text() == "precious" and out.is_symlink()
+    out.unlink()
     before = sorted(os.listdir(tmp_path))
     for target, message in [(tmp_path, "is a directory"), (tmp_path / "no" / "t.csv", "does not exist")]:
         with pytest.raises(InputError, match=message):
@@ -279,7 +281,7 @@ def test_export_never_follows_a_planted_symlink_and_leaves_nothing_behind(tmp_pa
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr("engine.commands.export.tempfile.mkstemp", refuse)
+        monkeypatch.setattr("engine.commands.output_file.tempfile.mkstemp", refuse)
     with pytest.raises(InputError, match="cannot write here"):
         export_csv(str(log), str(readonly / "t.csv"))
     assert sorted(os.listdir(tmp_path)) == sorted([*before, "ro"]) and os.listdir(readonly) == []

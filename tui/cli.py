@@ -7,6 +7,20 @@ import os
 import sys
 
 from engine.errors import EnvironmentProblem, InputError
+from engine.safe_text import clean_text
+
+# Path options and arguments, by the attribute argparse gives them and the name an error calls them.
+PATH_ARGUMENTS = {"config": "--config", "data": "--data", "resume": "--resume", "log_dir": "--log-dir",
+                  "csv": "--csv", "path": "PATH", "paths": "PATH", "run": "RUN"}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag or command is one line (like every other error) rather than the usage block."""
+
+    def error(self, message: str):
+        """Print 'error: <what argparse found>; see <prog> --help' and exit 2."""
+        self.exit(2, f"error: {clean_text(message)}; see '{self.prog} --help'\n")
+
 
 def _thread_count(text: str) -> str:
     """'auto' or a whole number from 1 to 1024, for --threads."""
@@ -42,7 +56,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser for every command."""
-    parser = argparse.ArgumentParser(prog="stockpred-tui", description="Train and watch a multitask LSTM stock predictor.")
+    parser = OneLineParser(prog="stockpred-tui", description="Train and watch a multitask LSTM stock predictor.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _run_options(commands.add_parser("dashboard", help="train with the live dashboard (default)"))
@@ -95,8 +109,18 @@ def _log_dir(args: argparse.Namespace) -> str:
     return load_config(default_config_file()).log_dir
 
 
+def refuse_empty_paths(args: argparse.Namespace) -> None:
+    """An empty path ('') would quietly mean the current directory or the default; name the option instead."""
+    for attribute, label in PATH_ARGUMENTS.items():
+        value = getattr(args, attribute, None)
+        for text in value if isinstance(value, list) else [value]:
+            if text is not None and not text.strip():
+                raise InputError(label, "empty path; give a file or directory")
+
+
 def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; returns the exit code."""
+    refuse_empty_paths(args)
     if args.command == "train" and args.nproc > 1:
         from engine.commands.multiproc import launch_local
 

@@ -6,7 +6,8 @@ from engine.errors import InputError
 from engine.events import FINISHED
 from engine.store.log_follower import LogFollower
 from engine.store.history import History
-from engine.store.log_reader import read_any, read_jsonl
+from engine.file_kinds import check_input
+from engine.store.log_reader import LOG_EXPECTED, read_any, read_jsonl
 from tui.live_app import LiveDashboard
 from tui.replay_app import ReplayDashboard
 from tui.sources import FollowSource, SocketSource
@@ -47,9 +48,12 @@ def replay_app(path: str, follow: bool = False) -> ReplayDashboard:
     """A dashboard over a saved log, or one that keeps reading a log being written (parsed off the UI thread)."""
     if follow:
         follower = LogFollower(path)
-        if not follower.path.exists():
-            raise InputError(str(follower.path), "file not found")
-        follower.poll()
+        if check_input(follower.path, LOG_EXPECTED):
+            raise InputError(str(follower.path), f"is a directory; expected {LOG_EXPECTED}")
+        try:
+            follower.poll()
+        except OSError as error:
+            raise InputError(str(follower.path), f"cannot read ({error.strerror or error})") from None
         return ReplayDashboard(follower.history, follower.notices, FollowSource(follower))
     history, notices = read_any(path)
     return ReplayDashboard(history, notices)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
 from engine.commands.compare import LoadedRun, load_all
+from engine.commands.runs import log_dir_problem
 from engine.errors import InputError
+from engine.file_kinds import check_input, read_regular
+from engine.store.log_reader import LOG_EXPECTED
 from tui.screens.compare_screen import CompareScreen
 from tui.screens.runs_browser import RunsBrowser
 
@@ -59,10 +60,18 @@ class CompareApp(ScreenApp):
 
 
 def runs_app(log_dir: str | None, extra: list[str] = ()) -> RunsApp:
-    """The browser over `log_dir` and `extra` paths (the CLI and the tests build it here)."""
-    if log_dir is not None and not Path(log_dir).is_dir():
-        if not extra:
-            raise InputError(str(log_dir), "no such log directory")
+    """The browser over `log_dir` and `extra` paths (the CLI and the tests build it here); a path that is missing,
+    unreadable, or neither a file nor a directory (a FIFO would block the browser's reader) fails on the command line."""
+    for path in extra:
+        if not check_input(path, LOG_EXPECTED):
+            try:
+                read_regular(path, LOG_EXPECTED, 1)
+            except OSError as error:
+                raise InputError(str(path), f"cannot read ({error.strerror or error})") from None
+    problem = log_dir_problem(log_dir) if log_dir is not None else ""
+    if problem:
+        if not extra or problem != "no such log directory":
+            raise InputError(str(log_dir), problem)
         log_dir = None  # only the paths given, e.g. a few Keras CSVs outside any log directory
     return RunsApp(log_dir, extra)
 

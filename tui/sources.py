@@ -79,11 +79,13 @@ class SocketSource:
         self.client = client
 
     def start(self, app: App) -> None:
-        """Start the client's reader thread; replies that refuse a control become notices."""
+        """Start the client's reader thread; replies that refuse a control, or note it changed nothing, become notices."""
 
         def replied(reply: dict) -> None:
             if not reply.get("ok", True):
                 app.post_message(Notice(f"refused: {reply.get('error', 'unknown problem')}", "error"))
+            elif isinstance(reply.get("note"), str):
+                app.post_message(Notice(reply["note"], "information"))
 
         self.client.start(lambda events: app.post_message(EventsArrived(events)), replied,
                           lambda why: app.post_message(SourceClosed(why)))

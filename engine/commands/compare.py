@@ -247,10 +247,10 @@ def aligned_table(runs: list[LoadedRun], labels: list[str] | None = None) -> pd.
 
 def compare_csv(paths: list[str], out: str, force: bool = False) -> int:
     """`stockpred-tui compare RUN… --csv OUT`: the aligned table, refusing to overwrite without --force."""
-    from engine.commands.export import _check_target, write_atomically
+    from engine.commands.output_file import check_output, write_atomically
 
     target = Path(out)
-    _check_target(target, force)
+    check_output(target, force)
     runs = load_all(paths)
     table = aligned_table(runs)
     write_atomically(target, table.to_csv(index=False))

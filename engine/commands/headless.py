@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 
 from engine.control.channel import ControlChannel
+from engine.errors import EnvironmentProblem
 from engine.training.distributed import world_from_env
 from engine.events import FAILED, FINISHED, EndReason, EpochEvent, Event, RunEnded, RunStarted, StepEvent
 from engine.commands.progress_line import ProgressLine
 from engine.health.regularisation import over_regularised
+from engine.store.checkpoint import CheckpointWriteError
 from engine.store.history import History
+from engine.store.log_writer import LogWriteError
 from engine.event_text import epoch_line, narrate
 from engine.commands.runs import newest_checkpoint, resume_command
 from engine.commands.trainer_setup import RunOptions, build_trainer
@@ -69,6 +72,16 @@ def farewell(run_dir, ended: RunEnded, headless: bool = True) -> str:
     return "\n".join(lines)
 
 
+def what_was_kept(problem: EnvironmentProblem, run_dir) -> str:
+    """The machine stopped the run (a full disk): the file that could not be written, and the checkpoint to resume."""
+    cause = problem.__context__  # the error the trainer stopped on; these two name the file in their own words
+    line = str(cause) if isinstance(cause, (LogWriteError, CheckpointWriteError)) else str(problem)
+    checkpoint = newest_checkpoint(run_dir) if run_dir is not None else None
+    if checkpoint is None:
+        return f"{line}; no checkpoint was kept"
+    return f"{line}; kept: {checkpoint} (resume: {resume_command(checkpoint)})"
+
+
 def train_headless(options: RunOptions) -> int:
     """Train to the end; Ctrl-C or SIGTERM saves a checkpoint, logs the end of the run and exits 130 / 143."""
     controls = ControlChannel()
@@ -76,7 +89,10 @@ def train_headless(options: RunOptions) -> int:
     trainer = build_trainer(options, sinks=[ConsolePrinter()] if world.is_main else [], controls=controls, world=world)
     survive_hangup(controls, console_log=lambda: trainer.run_dir and trainer.run_dir / "console.log")
     with StopSignals(controls) as signals:
-        ended: RunEnded = trainer.run()
+        try:
+            ended: RunEnded = trainer.run()
+        except EnvironmentProblem as problem:
+            raise EnvironmentProblem(what_was_kept(problem, trainer.run_dir)) from None
     if not world.is_main:
         return signals.exit_code if signals.exit_code is not None and ended.reason == EndReason.INTERRUPTED else 0
     best = f"{ended.best_val_loss:.4f}" if ended.best_val_loss is not None else "n/a"

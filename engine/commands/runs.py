@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import shlex
+import stat
 import zipfile
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -13,6 +15,7 @@ from engine.control.connection import listening
 from engine.control.protocol import SOCKET_FILE, socket_address
 from engine.errors import InputError
 from engine.events import EndReason
+from engine.file_kinds import kind_of
 from engine.health import run_rules
 from engine.store.history import History, RunState
 from engine.store.log_reader import read_jsonl
@@ -149,11 +152,23 @@ def summarize_history(history: History, run_dir: Path, live: bool, judge: bool =
                       speeds[len(speeds) // 2] if speeds else None, sum(seconds) if seconds else None)
 
 
+def log_dir_problem(log_dir: str | Path) -> str:
+    """Why `log_dir` cannot hold runs ('' when it can): missing, or a file, FIFO or device rather than a directory."""
+    try:
+        mode = os.stat(log_dir).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "no such log directory"
+    except OSError as error:
+        return f"cannot read ({error.strerror})"
+    return "" if stat.S_ISDIR(mode) else f"is {kind_of(mode)}, not a directory; expected the directory runs are logged in"
+
+
 def run_dirs(log_dir: str | Path) -> list[Path]:
     """Run directories under `log_dir`, oldest first (ids sort by start time)."""
     root = Path(log_dir)
-    if not root.is_dir():
-        raise InputError(str(root), "no such log directory")
+    problem = log_dir_problem(root)
+    if problem:
+        raise InputError(str(root), problem)
     return sorted(p for p in root.iterdir() if (p / EVENTS_FILE).is_file())
 
 

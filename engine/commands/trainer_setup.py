@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 from engine.training.allocator import keep_freed_memory
 from engine.store.checkpoint import load_checkpoint
+from engine.store.checkpoint_state import check_fits, check_restorable
 from engine.config import Config, Override, load_config
 from engine.config_file import default_config_file
-from engine.control.channel import ControlChannel
-from engine.data.dataset import Scaler, prepare_data
+from engine.control.channel import Control, ControlChannel
+from engine.data.dataset import FEATURES, Scaler, prepare_data
 from engine.errors import InputError
+from engine.knobs import knob_by_path, knob_values
 from engine.training.distributed import SINGLE, World, device_for, resolve_device
 from engine.training.trainer import EventSink, Trainer
 
@@ -29,7 +31,7 @@ class RunOptions:
     def labelled_overrides(self) -> list[Override]:
         """The values the options put over the base config, in order, each labelled with its option."""
         labelled = [Override.parse(text) for text in self.overrides]
-        if self.data:  # a path goes in verbatim: YAML could turn a name like '2024.csv' into something else
+        if self.data is not None:  # a path goes in verbatim: YAML could turn a name like '2024.csv' into something else
             labelled.append(Override(("data", "source"), self.data, "--data"))
         if self.epochs is not None:
             labelled.append(Override(("training", "epochs"), self.epochs, "--epochs"))
@@ -43,23 +45,57 @@ def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
     defaults. `--config` with `--resume` is refused: a resumed run keeps its checkpoint's config, changed only by
     `--set`. Errors name the option that set a bad value (`--set`, `--data`, `--epochs`) or else the file.
     """
-    if options.resume and options.config:
+    if options.resume is not None and not options.resume.strip():
+        raise InputError("--resume", "empty path; expected a checkpoint file (.pt)")
+    if options.resume and options.config is not None:
         raise InputError("--config", "cannot be combined with --resume (a resumed run keeps its checkpoint's "
                                      "config); change values with --set key=value")
     state = load_checkpoint(options.resume) if options.resume else None
     overrides = options.labelled_overrides()
     if state is not None:
-        return load_config(None, overrides, base=state["config"], base_label=f"{options.resume} (config)"), state
-    return load_config(options.config or default_config_file(), overrides), None
+        config = load_config(None, overrides, base=state["config"], base_label=f"{options.resume} (config)")
+        refuse_values_a_resume_ignores(config, overrides, state)
+        return config, state
+    return load_config(options.config if options.config is not None else default_config_file(), overrides), None
+
+
+def refuse_values_a_resume_ignores(config: Config, overrides: list[Override], state: dict) -> None:
+    """A resumed run goes on from its checkpoint's random state: a `--set seed` would be recorded in its config
+    without being in force."""
+    for override in overrides:
+        if override.path == ("seed",) and config.seed != state["config"].get("seed", config.seed):
+            raise InputError(override.label, "seed: a resumed run goes on from its checkpoint's random state; a seed "
+                                             "applies to new runs only")
+
+
+def knobs_set_on_resume(config: Config, overrides: list[Override], state: dict) -> list[Control]:
+    """The knobs a `--set` changes from the values the checkpoint has in force (which the trainer restores, the
+    optimiser's learning rate included), as controls: the trainer applies them at its first step and logs each as an
+    `hparam` event from `--set`, so the config it records is the one in force."""
+    live, changes = knob_values(config.model_dump()), {}
+    for override in overrides:
+        knob = knob_by_path(".".join(override.path))
+        saved = state["hparams"].get(knob.name) if knob is not None else None
+        if saved is not None and live[knob.name] != saved:
+            changes[knob.name] = Control("set", knob.name, live[knob.name], override.label)
+    return list(changes.values())
 
 
 def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, controls: ControlChannel | None = None,
                   pause_on_nonfinite: bool = False, world: World = SINGLE) -> Trainer:
     """Validate config, prepare data on the training device, and construct (or restore) the trainer."""
     config, state = resolve_config(options)
+    controls = controls or ControlChannel()
+    if state is not None and world.is_main:  # rank 0's controls reach every rank at the same step
+        for control in knobs_set_on_resume(config, options.labelled_overrides(), state):
+            controls.put(control)
     keep_freed_memory()
     device = resolve_device(device_for(world, config.device))
+    if state is not None:
+        check_restorable(state, options.resume, len(FEATURES))
     scaler = Scaler(**state["scaler"]) if state is not None else None
     data = prepare_data(config, device, scaler)
+    if state is not None and state.get("fingerprint") == data.fingerprint:  # other data: the trainer says so
+        check_fits(state, options.resume, len(data.ends["train"]), config.training.batch_size, world.size)
     return Trainer(config, data, sinks=sinks, controls=controls, resume=state, resume_path=options.resume,
                    pause_on_nonfinite=pause_on_nonfinite, run_dir=options.run_dir, world=world)

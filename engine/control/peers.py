@@ -11,6 +11,7 @@ from engine.control import protocol
 from engine.control.channel import Control, ControlChannel
 from engine.control.connection import Audience, Connection, LineTooLong, State
 from engine.control.log_feed import LogFeed
+from engine.control.pause_view import PauseView
 
 MAX_REPLIES = 1024 * 1024  # bytes of replies a client may leave unread before it is dropped
 ERROR_GRACE_S = 1.0  # how long a connection sent an error may take to read it before it is closed anyway
@@ -23,6 +24,7 @@ class Peers:
                  dropped: deque[str], run_id: str, run_dir: Path, max_lag: int, hello_timeout: float) -> None:
         self.audience = Audience()  # connections owed the log: the sink wakes the server only for them
         self.run_ended = False  # set once the run ended: no more notes (nobody takes controls any more)
+        self.pause_view = PauseView()  # words the reply to a pause or resume that changes nothing
         self._open: dict[int, Connection] = {}
         self._selector = selector
         self._controls = controls
@@ -45,6 +47,18 @@ class Peers:
     def deadlines(self) -> list[float]:
         """When each connection that has one is given up on."""
         return [c.give_up_at for c in self._open.values() if c.give_up_at is not None]
+
+    def make_room(self) -> bool:
+        """The server is full: close the oldest connection that has not said hello, so that a new one (the owner's
+        attach, which greets at once) gets in; False when every connection has greeted."""
+        silent = [c for c in self._open.values() if c.state is State.AWAITING_HELLO]
+        if not silent:
+            return False
+        oldest = min(silent, key=lambda c: c.give_up_at)
+        oldest.queue(protocol.error_message("closed to make room: no hello yet and the run's connections are full"))
+        oldest.send_queued(self._feed)  # one try, never a wait
+        self.drop(oldest, "evicted: no hello while the connections were full")
+        return True
 
     def expire(self, now: float) -> None:
         """Close the connections past their deadline: no hello in time, or an error left unread."""
@@ -97,8 +111,12 @@ class Peers:
         except protocol.ProtocolError as error:
             client.queue(protocol.reply(protocol.request_id(message), str(error)))
             return
+        # Passed on even when it changes nothing: the trainer decides (and logs only a change), so a view of the
+        # state that is wrong in a race can make a reply's note wrong, never lose a control.
+        note = self.pause_view.note_for(control.action)
+        self.pause_view.passed_on(control.action)
         self._controls.put(control)
-        client.queue(protocol.reply(protocol.request_id(message)))
+        client.queue(protocol.reply(protocol.request_id(message), note=note))
 
     def _greet(self, client: Connection, message: dict) -> None:
         try:
@@ -123,6 +141,7 @@ class Peers:
         """Look at the log; hand what was added to every connection owed it, dropping any too far behind."""
         if not self._feed.advance():
             return
+        self.pause_view.read(self._feed.state_lines)
         for client in list(self._open.values()):
             if client is skip or not client.state.owed_log:
                 continue

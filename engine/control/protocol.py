@@ -5,7 +5,8 @@ server: {"type":"hello","protocol":1,"run_id":..,"pid":..,"run_dir":..}, then (b
         far verbatim and {"type":"backlog_end"}, then each new log line verbatim as it is written; at run end
         {"type":"bye","reason":"run ended"}. A refused or broken connection gets {"type":"error","error":..} and is closed.
 client: {"type":"control","id":7,"action":"set","name":"lr","value":0.002,"source":"user"} (pause, resume, stop,
-        save, set); server: {"type":"reply","id":7,"ok":true} or {.., "ok":false,"error":"<one line>"}.
+        save, set); server: {"type":"reply","id":7,"ok":true} or {.., "ok":false,"error":"<one line>"}; a pause or
+        resume that changes nothing is still passed on, its reply ok with "note":"already paused" (or "already running").
 Protocol messages are compact JSON ('{"type":"'), log lines are not ('{"type": "'), so one prefix tells them apart.
 """
 
@@ -19,6 +20,7 @@ from typing import Iterator
 
 from engine.control.channel import Control, validate_knob
 from engine.errors import InputError
+from engine.safe_text import echo
 
 PROTOCOL_VERSION = 1
 SOCKET_FILE = "control.sock"
@@ -80,7 +82,7 @@ def check_hello(message: dict) -> tuple[str, bool]:
         raise ProtocolError(f"first message must be a hello, got type {message.get('type')!r}")
     version = message.get("protocol")
     if version != PROTOCOL_VERSION or isinstance(version, bool):
-        raise ProtocolError(f"protocol {version!r} not supported; this run speaks protocol {PROTOCOL_VERSION}")
+        raise ProtocolError(f"protocol {echo(version)} not supported; this run speaks protocol {PROTOCOL_VERSION}")
     backlog = message.get("backlog", True)
     if not isinstance(backlog, bool):
         raise ProtocolError("backlog: must be true or false")
@@ -126,7 +128,7 @@ def to_control(message: dict, client: str, pid: int) -> Control:
         raise ProtocolError("id: missing or not an integer")
     action = message.get("action")
     if action not in ACTIONS:
-        raise ProtocolError(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
+        raise ProtocolError(f"action: {echo(action)} is not one of {', '.join(ACTIONS)}")
     source = control_source(_short_text(message, "source", "user"), client, pid)
     if action != "set":
         return Control(action, source=source)
@@ -141,9 +143,11 @@ def to_control(message: dict, client: str, pid: int) -> Control:
         raise ProtocolError(str(error)) from None
 
 
-def reply(request: int | None, error: str = "") -> dict:
-    """The answer to one control: ok, or the one-line problem."""
-    return {"type": "reply", "id": request, "ok": True} if not error else {"type": "reply", "id": request, "ok": False, "error": error}
+def reply(request: int | None, error: str = "", note: str = "") -> dict:
+    """The answer to one control: ok (with a note such as 'already paused'), or the one-line problem."""
+    if error:
+        return {"type": "reply", "id": request, "ok": False, "error": error}
+    return {"type": "reply", "id": request, "ok": True, **({"note": note} if note else {})}
 
 
 def error_message(text: str) -> dict:

@@ -202,7 +202,7 @@ class ControlServer:
     def _accept(self) -> None:
         for sock, pid, uid in self._listener.accept():
             refusal = protocol.peer_refusal(uid, self.owner_uid)
-            if not refusal and len(self._peers) >= self.max_clients:
+            if not refusal and len(self._peers) >= self.max_clients and not self._peers.make_room():
                 refusal = f"too many clients (at most {self.max_clients})"
             if refusal:
                 refuse(sock, refusal)

@@ -17,6 +17,7 @@ from engine.data.synthetic import synthetic_prices
 
 FEATURES = ["log_return", "high_low_range", "open_close", "overnight_gap", "volume_change", "volatility"]
 SPLITS = ("train", "val", "test")
+FLAT_RETURNS = 1e-12  # a spread of daily log returns this small is constant prices up to rounding
 
 
 def ticker_features(prices: pd.DataFrame, volatility_window: int) -> pd.DataFrame:
@@ -38,13 +39,22 @@ def ticker_features(prices: pd.DataFrame, volatility_window: int) -> pd.DataFram
     return table.iloc[volatility_window:-1].reset_index(drop=True)
 
 
+def refuse_flat_ticker(table: pd.DataFrame, ticker: str, source: str) -> None:
+    """A ticker whose returns never vary (constant prices) has nothing to learn, and scaling by its zero spread
+    would turn every target into NaN: refuse it by name."""
+    returns = table["log_return"].to_numpy(np.float64)
+    if len(returns) and np.ptp(returns) < FLAT_RETURNS:
+        raise InputError(source, f"{ticker}: its prices never move (every daily return is {returns[0]:.3g}): zero "
+                                 f"variance, nothing to learn; leave it out of data.tickers or fix its rows")
+
+
 def load_source_prices(config: Config) -> tuple[pd.DataFrame, str, list[str]]:
     """Prices for the configured source, with a display name and notices."""
     source = config.data.source
     if source == "synthetic":
         return synthetic_prices(config.data.synthetic, config.seed), f"synthetic(signal={config.data.synthetic.signal})", []
     path = BUNDLED_PRICES if source == "bundled" else source
-    frame, notices = read_price_csv(path)
+    frame, notices = read_price_csv(path, config.data.date_format if source != "bundled" else None)
     name = "bundled Quandl WIKI (AAPL, IBM, MSFT, GOOG, FB)" if source == "bundled" else str(source)
     return select_tickers(frame, config.data.tickers, str(path)), name, notices
 
@@ -150,6 +160,7 @@ def prepare_data(config: Config, device: torch.device | str = "cpu", scaler: Sca
     summary_splits = {name: {"rows": 0, "first": None, "last": None} for name in SPLITS}
     for ticker, group in prices.groupby("ticker", sort=True):
         table = ticker_features(group.reset_index(drop=True), config.data.volatility_window)
+        refuse_flat_ticker(table, str(ticker), source_name)
         for name, (start, stop) in zip(SPLITS, _split_rows(len(table), config, str(ticker), source_name)):
             part = table.iloc[start:stop]
             if part.empty:

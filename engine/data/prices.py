@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import gzip
+import lzma
+import tarfile
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.io.common import infer_compression
 
+from engine.data.dates import parse_dates
 from engine.errors import InputError
+from engine.file_kinds import check_input, open_regular
 from engine.safe_text import echo, short as _short
 
 BUNDLED_PRICES = Path(__file__).parent / "stocks.csv.gz"
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close"]
 REQUIRED_COLUMNS = ["date", "open", "high", "low", "close", "volume"]
 GAP_DAYS = 60  # longer than any market closure; a hole this long means missing data
+EXPECTED = "a price CSV (Date, Open, High, Low, Close, Volume)"
+# What a damaged or cut .gz/.xz/.zip raises from inside pandas' reader (bz2 raises a plain OSError without errno).
+COMPRESSION_ERRORS = (zlib.error, EOFError, gzip.BadGzipFile, lzma.LZMAError, zipfile.BadZipFile, tarfile.TarError)
 
 
 def _canonical(name: str) -> str:
@@ -23,16 +34,6 @@ def _canonical(name: str) -> str:
     return {"adj close": "adj_close", "adjclose": "adj_close", "adjusted close": "adj_close", "symbol": "ticker"}.get(
         flat, flat.replace(" ", "_")
     )
-
-
-def _parse_dates(frame: pd.DataFrame, source: str) -> pd.Series:
-    """Parse ISO, US and other common date formats, naming the first bad row."""
-    dates = pd.to_datetime(frame["date"], format="mixed", errors="coerce")
-    bad = dates.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(source, f"row {row + 2}: cannot parse date {echo(frame['date'].iloc[row])}")
-    return dates
 
 
 def _check_numbers(frame: pd.DataFrame, source: str) -> None:
@@ -77,7 +78,8 @@ def _gap_notices(frame: pd.DataFrame, source: str) -> list[str]:
     return notices
 
 
-def tidy_prices(frame: pd.DataFrame, source: str, default_ticker: str) -> tuple[pd.DataFrame, list[str]]:
+def tidy_prices(frame: pd.DataFrame, source: str, default_ticker: str,
+                date_format: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Validate and normalise raw OHLCV rows; returns the frame and notices about repairs."""
     frame = frame.rename(columns=_canonical)
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -91,7 +93,8 @@ def tidy_prices(frame: pd.DataFrame, source: str, default_ticker: str) -> tuple[
         notices.append(f"{source}: no 'Ticker' column, all rows are {default_ticker}")
         frame["ticker"] = default_ticker
     frame["ticker"] = frame["ticker"].astype(str).str.strip()
-    frame["date"] = _parse_dates(frame, source)
+    frame["date"], date_notices = parse_dates(frame["date"], source, date_format)
+    notices += date_notices
     _check_numbers(frame, source)
     _check_ranges(frame, source)
     duplicated = frame.duplicated(["ticker", "date"])
@@ -106,25 +109,32 @@ def tidy_prices(frame: pd.DataFrame, source: str, default_ticker: str) -> tuple[
     return frame[["ticker", "date", *PRICE_COLUMNS, "volume"]], notices
 
 
-def read_price_csv(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
-    """Read a CSV (optionally gzipped) of daily prices, one or many tickers."""
+def read_price_csv(path: str | Path, date_format: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read a CSV (optionally compressed: .gz, .bz2, .xz, .zip) of daily prices, one or many tickers."""
     path = Path(path)
-    if path.is_dir():
-        raise InputError(str(path), "is a directory; expected a price CSV (Date, Open, High, Low, Close, Volume)")
+    if check_input(path, EXPECTED):
+        raise InputError(str(path), f"is a directory; expected {EXPECTED}")
+    compression = infer_compression(str(path), "infer")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        with open_regular(path, EXPECTED) as file:
+            frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], compression=compression)
     except FileNotFoundError:
         raise InputError(str(path), "file not found") from None
     except pd.errors.EmptyDataError:
-        raise InputError(str(path), "empty file; expected a price CSV (Date, Open, High, Low, Close, Volume)") from None
-    except OSError as error:
-        raise InputError(str(path), f"cannot read ({error.strerror or error})") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise InputError(str(path), f"empty file; expected {EXPECTED}") from None
+    except COMPRESSION_ERRORS + (OSError,) as error:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if isinstance(error, OSError) and (error.errno is not None or not compression):
+            raise InputError(str(path), f"cannot read ({error.strerror or error})") from None
+        raise InputError(str(path), f"not a readable {compression or 'compressed'} file: damaged or cut short "
+                                    f"({_short(detail)})") from None
+    except ValueError as error:  # pandas' ParserError, a UnicodeDecodeError, a zip of several files
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(str(path), f"not a readable CSV ({first_line})") from None
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(str(path), f"not a readable CSV ({_short(first_line)})") from None
     if frame.empty:
         raise InputError(str(path), "no data rows")
-    return tidy_prices(frame, str(path), default_ticker=path.name.split(".")[0].upper())
+    return tidy_prices(frame, str(path), path.name.split(".")[0].upper(), date_format)
 
 
 def select_tickers(frame: pd.DataFrame, tickers: list[str], source: str) -> pd.DataFrame:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.errors import InputError
 from engine.events import Event, StepEvent
+from engine.file_kinds import open_regular
 from engine.store.history import History
-from engine.store.log_reader import LineParser, events_path
+from engine.store.log_reader import LOG_EXPECTED, LineParser, events_path
 
 
 class EventCollector:
@@ -43,10 +45,10 @@ class LogFollower:
     def poll(self) -> int:
         """Fold newly appended complete lines into the history; returns how many lines were read."""
         try:
-            with open(self.path, "rb") as handle:
+            with open_regular(self.path, LOG_EXPECTED) as handle:
                 handle.seek(self._offset)
                 chunk = handle.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, InputError):  # not there yet, or (swapped for) a FIFO: nothing to read now
             return 0
         if not chunk:
             return 0

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from engine.config import Config
 from engine.errors import InputError
+from engine.file_kinds import check_input, open_regular
 from engine.events import EVENT_TYPES, Event, RunStarted, UnknownEventType, event_from_dict
 from engine.store.history import History
 from engine.store.log_writer import EVENTS_FILE
@@ -155,6 +156,9 @@ class LineParser:
         self.feed([tail])
 
 
+LOG_EXPECTED = "a run directory, events.jsonl, a Keras or Lightning CSV, or a TensorBoard run"
+
+
 def events_path(path: str | Path) -> Path:
     """Accept a run directory or its events.jsonl."""
     path = Path(path)
@@ -165,7 +169,10 @@ def read_jsonl(path: str | Path) -> tuple[History, list[str]]:
     """Load one of our runs; bad lines become notices, an unusable file an InputError."""
     path = events_path(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        if check_input(path, LOG_EXPECTED):
+            raise InputError(str(path), f"is a directory; expected {LOG_EXPECTED}")
+        with open_regular(path, LOG_EXPECTED) as file:
+            text = file.read().decode("utf-8", errors="replace")
     except FileNotFoundError:
         raise InputError(str(path), "file not found") from None
     except OSError as error:
@@ -187,9 +194,10 @@ def read_any(path: str | Path) -> tuple[History, list[str]]:
     if path.suffix.lower() == ".csv":
         from engine.store.foreign_logs import read_foreign_csv
 
+        if check_input(path, LOG_EXPECTED):  # stat only: a FIFO named m.csv must not reach the CSV reader's open()
+            raise InputError(str(path), f"is a directory; expected {LOG_EXPECTED}")
         return read_foreign_csv(path)
-    if not path.exists():
-        raise InputError(str(path), "file not found")
+    check_input(path, LOG_EXPECTED)  # missing, a FIFO, a device: refused before anything opens it
     from engine.store.tensorboard_logs import is_tensorboard, read_tensorboard
 
     if not (path.is_dir() and (path / EVENTS_FILE).exists()) and is_tensorboard(path):

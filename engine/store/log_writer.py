@@ -76,8 +76,11 @@ def _write_private(path: Path, text: str) -> None:
         if not path.is_symlink():
             os.chmod(path, FILE_MODE)  # written by an older version under the umask
         return
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        file.write(text)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:  # a full disk: say which file (a failed write names none)
+        raise OSError(error.errno, error.strerror, str(path)) from None
 
 
 class RunLog:
