@@ -10,6 +10,7 @@ not narrower, than the exact paired one. Overlapping windows with autocorrelated
 from __future__ import annotations
 
 import math
+import statistics
 
 from engine.events import EpochEvent
 from engine.health import thresholds as T
@@ -99,11 +100,28 @@ def _still_falling(history: History, rows: list[EpochEvent]) -> bool:
     return now is not then and at_best and (history.skill(now) or 0.0) - (history.skill(then) or 0.0) > T.BASELINE_SKILL_BAND
 
 
+def _on_a_constant_level(history: History, rows: list[EpochEvent]) -> Finding | None:
+    """For a log without its own baseline: val now within CONSTANT_LEVEL_TOLERANCE (1%) of a known constant predictor's
+    loss, and never more than the materiality band (2%) below it: nothing learnable found so far (info)."""
+    if len(rows) < T.SIGNIFICANCE_MIN_EPOCHS:
+        return None
+    now = statistics.median(r.val_loss for r in rows[-T.RECENT_EPOCHS:])
+    best = min(r.val_loss for r in rows)
+    found = constant_level(history, now)
+    if found is None or best < found[1] * (1 - T.BASELINE_SKILL_BAND):
+        return None
+    name, level = found
+    return Finding.info("baseline", f"val {now:.4g} sits on a constant predictor's loss, {name} ≈ {level:.4g}, and has never been "
+                        f"{T.BASELINE_SKILL_BAND:.0%} below it: nothing learnable found so far (the log has no baseline of its own)",
+                        evidence={"val_loss": rounded(now), "constant_level": rounded(level), "best_val": rounded(best)},
+                        epoch=rows[-1].epoch)
+
+
 def baseline_skill(history: History) -> Finding:
     """Validation loss against a constant predictor, with n and a 95% interval; 'no better' only when it includes 0."""
     rows = finite_rows(history, "val_loss")
     if not rows or not history.baselines.get("val"):
-        return not_evaluated("baseline", "no constant-prediction baseline in this log")
+        return _on_a_constant_level(history, rows) or not_evaluated("baseline", "no constant-prediction baseline in this log")
     last = rows[-1]
     baseline = row_baseline(history, last, "val")
     interval, acc = skill_interval(history, last), accuracy_interval(history, last)

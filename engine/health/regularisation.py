@@ -67,12 +67,21 @@ def _dropout_alone(history: History, dropout: float, evidence: dict) -> Finding 
                            remedy=Suggestion("dropout", back, "dropout back toward its earlier value"), source=GUIDE)
 
 
+def _raised_during(history: History, rows: list[EpochEvent], knob: str) -> bool:
+    """Whether a knob went up over these epochs: in the log's column, or by a recorded change."""
+    values = [getattr(r, knob) for r in rows if finite(getattr(r, knob))]
+    return (any(b > a for a, b in zip(values, values[1:]))
+            or any(c.name == knob and c.new > c.old and c.epoch >= rows[0].epoch - 1 for c in history.changes))
+
+
+CLIMB_POINTS = 50  # at most this many points of a climb enter its robust slope
+
+
 def _climbing_to_constant(history: History) -> tuple[int, float, float, tuple[str, float]] | None:
     """(epoch of the train minimum, the minimum, train now, the constant level) when the train loss has climbed steadily
     (its robust slope beyond its noise) from a minimum more than OVERFIT_MIN_RISE (2%) below a constant predictor's loss
-    back to within 2% of it, without the lr rising: an
-    optimiser lowers the training loss; what raises it step after step, smoothly, is weight decay pulling the weights
-    toward zero, where the model predicts a constant."""
+    back to within 2% of it, with neither the lr nor dropout raised: an optimiser lowers the training loss; what raises
+    it step after step, smoothly, is weight decay pulling the weights toward zero, where the model predicts a constant."""
     rows = finite_rows(history, "train_loss")[1:]  # the first epoch's mean still carries the untrained model
     train = [r.train_loss for r in rows]
     if len(train) < T.LATE_MIN_EPOCHS:
@@ -81,10 +90,11 @@ def _climbing_to_constant(history: History) -> tuple[int, float, float, tuple[st
     climb = train[low:]
     # Steady: the robust (Theil–Sen) slope over the climb adds up to more than the noise, which a flat noisy loss that
     # merely started from a low epoch does not.
-    if len(climb) <= T.LATE_MIN_EPOCHS or slope(climb) * (len(climb) - 1) <= T.NOISE_SIGMAS * noise(train):
+    every = max(1, len(climb) // CLIMB_POINTS)  # Theil–Sen is quadratic: a long climb is judged on every k-th epoch
+    if len(climb) <= T.LATE_MIN_EPOCHS or slope(climb[::every]) / every * (len(climb) - 1) <= T.NOISE_SIGMAS * noise(train):
         return None
-    lrs = [r.lr for r in rows[low:] if finite(r.lr)]
-    if any(b > a for a, b in zip(lrs, lrs[1:])) or history.hparams.get("weight_decay") == 0:
+    # A larger step or more dropout raise the train loss too; without decay nothing pulls the weights to zero.
+    if any(_raised_during(history, rows[low:], knob) for knob in ("lr", "dropout")) or history.hparams.get("weight_decay") == 0:
         return None
     # Back within 2% of the level from more than 2% below it: it had learned something (a run that sits on the level,
     # nothing being learnable, only dips and returns by its noise).

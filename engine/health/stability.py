@@ -4,6 +4,7 @@ not vanish; a jump that has not recurred, with the losses back at their level be
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
@@ -108,10 +109,11 @@ def _above_recent_best(history: History, rows: list[EpochEvent], keys: tuple[str
 
 def _lr_raise(history: History) -> tuple[int, float, float] | None:
     """(the first epoch at the new lr, the lr before, the lr now) when the learning rate was multiplied by more than
-    DRASTIC_FACTOR at once (a recorded change, or the log's lr column) and is still that high; warm-ups climb in
-    smaller steps."""
+    DRASTIC_FACTOR at once (a recorded change, or the log's lr column after two epochs at one value: a warm-up climbs
+    every epoch) and is still that high."""
     rows = [r for r in history.rows() if finite(r.lr) and r.lr > 0]
-    raises = [(b.epoch, a.lr) for a, b in zip(rows, rows[1:]) if b.lr > T.DRASTIC_FACTOR * a.lr]
+    held = [(a, b) for z, a, b in zip(rows, rows[1:], rows[2:]) if math.isclose(z.lr, a.lr, rel_tol=1e-6)]  # a warm-up climbs every epoch
+    raises = [(b.epoch, a.lr) for a, b in held if b.lr > T.DRASTIC_FACTOR * a.lr]
     raises += [(c.epoch + 1, c.old) for c in history.changes if c.name == "lr" and c.old > 0 and c.new > T.DRASTIC_FACTOR * c.old]
     now = current_lr(history, rows[-1] if rows else None)
     if not raises or not now:
