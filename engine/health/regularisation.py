@@ -1,5 +1,5 @@
-"""Too much regularisation: the guide's over-regularised settings in the config (over_regularised), and weight decay
-measured overpowering the loss (decay_vs_gradient)."""
+"""Too much regularisation: the guide's over-regularised settings in the config and the measured signs of too much
+dropout or decay (over_regularised), and weight decay measured overpowering the loss (decay_vs_gradient)."""
 
 from __future__ import annotations
 
@@ -118,8 +118,8 @@ def _pulled_to_constant(history: History, evidence: dict) -> Finding | None:
 
 
 def over_regularised(history: History) -> Finding:
-    """The guide's root cause from the config, and dropout alone at 0.8 or more with falling skill; info once
-    measurements show the run learns anyway."""
+    """The guide's root cause from the config, dropout alone at 0.8 or more with falling skill, and the train loss
+    climbing back to a constant predictor's loss; info once measurements show the run learns anyway."""
     hp = history.hparams
     dropout = hp.get("dropout") or 0.0
     evidence = {"lr": hp.get("lr"), "weight_decay": hp.get("weight_decay"), "dropout": dropout,

@@ -112,7 +112,7 @@ def _lr_raise(history: History) -> tuple[int, float, float] | None:
     DRASTIC_FACTOR at once (a recorded change, or the log's lr column after two epochs at one value: a warm-up climbs
     every epoch) and is still that high."""
     rows = [r for r in history.rows() if finite(r.lr) and r.lr > 0]
-    held = [(a, b) for z, a, b in zip(rows, rows[1:], rows[2:]) if math.isclose(z.lr, a.lr, rel_tol=1e-6)]  # a warm-up climbs every epoch
+    held = [(a, b) for z, a, b in zip(rows, rows[1:], rows[2:]) if math.isclose(z.lr, a.lr, rel_tol=1e-6)]
     raises = [(b.epoch, a.lr) for a, b in held if b.lr > T.DRASTIC_FACTOR * a.lr]
     raises += [(c.epoch + 1, c.old) for c in history.changes if c.name == "lr" and c.old > 0 and c.new > T.DRASTIC_FACTOR * c.old]
     now = current_lr(history, rows[-1] if rows else None)
@@ -136,7 +136,7 @@ def _worse_since_raise(history: History) -> Sign | None:
         return None
     best, now = min(before), statistics.median(after)
     if now - best > max(T.NOISE_SIGMAS * noise(before), T.OVERFIT_RISE_BAND * abs(best)):
-        return Sign(f"val {now:.4g} is above its best {best:.4g} since the lr was raised {now_lr / before_lr:.0f}x at epoch {epoch}", epoch)
+        return Sign(f"val {now:.4g} is above its best {best:.4g} since the lr was raised {now_lr / before_lr:.3g}x at epoch {epoch}", epoch)
     return None
 
 
