@@ -314,14 +314,19 @@ def test_a_remedy_that_did_not_help_is_offered_again():
     assert suggestion.value == 0.00025
 
 
-def test_drastic_change_small_steps_are_info_big_ones_warn_and_age_out():
+def test_drastic_change_small_steps_are_info_big_ones_warn_when_they_hurt_and_age_out():
     base = [start(), epoch(1, 1.3, 1.3)]
     tweak = base + [HyperparamChanged("dropout", 0.3, 0.35, 1, 32, time=0.0), HyperparamChanged("weight_decay", 0.0001, 0.0002, 1, 32, time=0.0)]
     assert K.drastic_change(history_of(tweak)).severity == "info"
     three = tweak + [HyperparamChanged("lr", 0.001, 0.0011, 1, 32, time=0.0)]
     assert K.drastic_change(history_of(three)).severity == "warning"
     tenfold = base + [HyperparamChanged("weight_decay", 0.0001, 0.001, 1, 32, time=0.0)]
-    assert K.drastic_change(history_of(tenfold)).severity == "warning"
+    waiting = K.drastic_change(history_of(tenfold))
+    assert waiting.severity == "info" and "watching the first epoch under the new value" in waiting.message
+    worse = K.drastic_change(history_of(tenfold + [epoch(2, 1.3, 1.45)]))
+    assert worse.severity == "warning" and "went from 1.3 to 1.45 under it" in worse.message
+    fine = K.drastic_change(history_of(tenfold + [epoch(2, 1.3, 1.29)]))
+    assert fine.severity == "info" and "has not worsened under it" in fine.message
     aged = tenfold + [epoch(n, 1.3, 1.3) for n in range(2, 8)]
     assert K.drastic_change(history_of(aged)).severity == "ok"
     double = base + [HyperparamChanged("lr", 0.001, 0.002, 1, 32, time=0.0)]

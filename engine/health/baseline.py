@@ -10,6 +10,7 @@ not narrower, than the exact paired one. Overlapping windows with autocorrelated
 from __future__ import annotations
 
 import math
+import statistics
 
 from engine.events import EpochEvent
 from engine.health import thresholds as T
@@ -18,6 +19,24 @@ from engine.health.series import Z95, finite, finite_rows, row_baseline, rounded
 from engine.store.history import History
 
 ASSUMES = "independent windows; paired squared-error test approximated from logged spreads"
+LN2 = math.log(2)
+
+
+def constant_levels(history: History) -> dict[str, float]:
+    """The losses of constant predictors this run's loss could sit on: its own baseline, the unit-variance MSE (1.0),
+    1 + clf_weight·ln 2 for the multitask loss at the run's clf_weight, and the usual coin-flip levels."""
+    levels = dict(T.CONSTANT_LEVELS)
+    clf_weight = history.hparams.get("clf_weight")
+    if finite(clf_weight) and clf_weight > 0:
+        levels = {f"1 + {clf_weight:g}·ln 2 (unit-variance MSE + coin-flip BCE × clf_weight)": 1 + clf_weight * LN2, **levels}
+    base = history.baseline_loss("val")
+    return {"this run's constant-prediction baseline": base, **levels} if base else levels
+
+
+def constant_level(history: History, loss: float) -> tuple[str, float] | None:
+    """The constant predictor (name, level) whose loss this is, when it sits within 1% of one."""
+    return next(((name, level) for name, level in constant_levels(history).items()
+                 if abs(loss - level) <= T.CONSTANT_LEVEL_TOLERANCE * level), None)
 
 
 def _val_windows(history: History) -> int:
@@ -73,11 +92,36 @@ def _accuracy_text(acc) -> str:
             f"rate {majority:.1%}")
 
 
+def _still_falling(history: History, rows: list[EpochEvent]) -> bool:
+    """Val at a new best, having gained more than the materiality band of skill over the last epochs: an untrained model
+    starts above the constant predictor's loss, and a run still descending toward it is judged once it settles."""
+    then, now = rows[max(0, len(rows) - 1 - T.RECENT_EPOCHS)], rows[-1]
+    at_best = now.val_loss <= min(r.val_loss for r in rows)
+    return now is not then and at_best and (history.skill(now) or 0.0) - (history.skill(then) or 0.0) > T.BASELINE_SKILL_BAND
+
+
+def _on_a_constant_level(history: History, rows: list[EpochEvent]) -> Finding | None:
+    """For a log without its own baseline: val now within CONSTANT_LEVEL_TOLERANCE (1%) of a known constant predictor's
+    loss, and never more than the materiality band (2%) below it: nothing learnable found so far (info)."""
+    if len(rows) < T.SIGNIFICANCE_MIN_EPOCHS:
+        return None
+    now = statistics.median(r.val_loss for r in rows[-T.RECENT_EPOCHS:])
+    best = min(r.val_loss for r in rows)
+    found = constant_level(history, now)
+    if found is None or best < found[1] * (1 - T.BASELINE_SKILL_BAND):
+        return None
+    name, level = found
+    return Finding.info("baseline", f"val {now:.4g} sits on a constant predictor's loss, {name} ≈ {level:.4g}, and has never been "
+                        f"{T.BASELINE_SKILL_BAND:.0%} below it: nothing learnable found so far (the log has no baseline of its own)",
+                        evidence={"val_loss": rounded(now), "constant_level": rounded(level), "best_val": rounded(best)},
+                        epoch=rows[-1].epoch)
+
+
 def baseline_skill(history: History) -> Finding:
     """Validation loss against a constant predictor, with n and a 95% interval; 'no better' only when it includes 0."""
     rows = finite_rows(history, "val_loss")
     if not rows or not history.baselines.get("val"):
-        return not_evaluated("baseline", "no constant-prediction baseline in this log")
+        return _on_a_constant_level(history, rows) or not_evaluated("baseline", "no constant-prediction baseline in this log")
     last = rows[-1]
     baseline = row_baseline(history, last, "val")
     interval, acc = skill_interval(history, last), accuracy_interval(history, last)
@@ -91,14 +135,15 @@ def baseline_skill(history: History) -> Finding:
     ci = f" (95% CI {interval[1]:+.1%} to {interval[2]:+.1%}, n={interval[3]})" if interval else ""
     tail = _accuracy_text(acc)
     low, high = (interval[1], interval[2]) if interval else (skill, skill)
-    settled = len(rows) >= T.SIGNIFICANCE_MIN_EPOCHS
-    if high < 0 and skill < -T.BASELINE_SKILL_BAND and settled:
+    falling = _still_falling(history, rows)
+    if high < 0 and skill < -T.BASELINE_SKILL_BAND and len(rows) >= T.SIGNIFICANCE_MIN_EPOCHS and not falling:
         return Finding.warning("baseline", f"worse than predicting a constant: skill {skill:+.1%}{ci}{tail}", evidence=evidence,
                                epoch=last.epoch)
     if low > 0:
         return Finding.ok("baseline", f"beats the constant baseline: skill {skill:+.1%}{ci}{tail}", evidence=evidence)
     if high < 0:
-        return Finding.info("baseline", f"below the constant baseline: skill {skill:+.1%}{ci}{tail}", evidence=evidence,
+        still = "; val still falling toward it" if falling else ""
+        return Finding.info("baseline", f"below the constant baseline: skill {skill:+.1%}{ci}{tail}{still}", evidence=evidence,
                             epoch=last.epoch)
     return Finding.info("baseline", f"no better than a constant: nothing learnable found so far, skill {skill:+.1%}{ci}{tail}",
                         evidence=evidence, epoch=last.epoch)

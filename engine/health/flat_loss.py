@@ -9,12 +9,10 @@ from dataclasses import dataclass
 
 from engine.events import EpochEvent
 from engine.health import thresholds as T
-from engine.health.baseline import skill_interval
+from engine.health.baseline import constant_level, skill_interval
+from engine.health.regularisation import decay_vs_gradient
 from engine.health.series import finite, loss_scale, median_of, rounded, row_baseline
 from engine.store.history import History
-
-LN2 = math.log(2)
-
 
 @dataclass(frozen=True)
 class FlatCase:
@@ -27,21 +25,18 @@ class FlatCase:
     lr_before: float | None = None
 
 
-def constant_levels(history: History) -> dict[str, float]:
-    """The losses of constant predictors this run's loss could sit on: its own baseline, the unit-variance MSE (1.0),
-    1 + clf_weight·ln 2 for the multitask loss at the run's clf_weight, and the usual coin-flip levels."""
-    levels = dict(T.CONSTANT_LEVELS)
-    clf_weight = history.hparams.get("clf_weight")
-    if finite(clf_weight) and clf_weight > 0:
-        levels = {f"1 + {clf_weight:g}·ln 2 (unit-variance MSE + coin-flip BCE × clf_weight)": 1 + clf_weight * LN2, **levels}
-    base = history.baseline_loss("val")
-    return {"this run's constant-prediction baseline": base, **levels} if base else levels
+def creeping_down(values: list[float]) -> bool:
+    """Still falling through a streak: most steps down and, in all, more than one epoch's "basically zero" (a loss that
+    creeps down 0.05% an epoch for 40 epochs is learning slowly; one creeping up toward a constant level is not)."""
+    steps = [b - a for a, b in zip(values, values[1:])]
+    return sum(s < 0 for s in steps) >= T.FROZEN_DRIFT_SHARE * len(steps) and values[0] - values[-1] > T.FROZEN_RELATIVE_CHANGE * abs(values[0])
 
 
-def constant_level(history: History, loss: float) -> tuple[str, float] | None:
-    """The constant predictor (name, level) whose loss this is, when it sits within 1% of one."""
-    return next(((name, level) for name, level in constant_levels(history).items()
-                 if abs(loss - level) <= T.CONSTANT_LEVEL_TOLERANCE * level), None)
+def creeps_down_since(rows: list[EpochEvent], key: str, start: int) -> tuple[float, float] | None:
+    """(from, to) when a loss creeps down from the row before epoch `start` to its last logged value, over more than a
+    streak's points; None otherwise."""
+    values = [getattr(r, key) for r in rows if r.epoch >= start - 1 and finite(getattr(r, key))]
+    return (values[0], values[-1]) if len(values) > T.FROZEN_STREAK and creeping_down(values) else None
 
 
 def fall_before(rows: list[EpochEvent], start: int) -> float | None:
@@ -133,8 +128,17 @@ def flat_case(history: History, rows: list[EpochEvent], start: int) -> FlatCase:
                         "network)", evidence)
     if descent:
         return FlatCase("converged", "info", f"converged after a real descent ({descent[0]:.4g} -> {descent[1]:.4g})", evidence)
+    if update is not None and decay_vs_gradient(history).severity == "warning":
+        return FlatCase("decay", "info", f"weights move (update ratio {update:.1e}) but weight decay overpowers the loss and holds "
+                        "it flat (see decay_vs_gradient)", evidence)
     if update is not None:
         return FlatCase("flat", "warning", f"loss flat with no descent before it although weights move (update ratio {update:.1e})", evidence)
+    fitting = creeps_down_since(rows, "train_loss", start)
+    if fitting and val_now is not None:
+        # Unmoving weights cannot lower the train loss epoch after epoch, nor can decay pulling them to zero (it raises it).
+        return FlatCase("nothing", "info", f"nothing learnable found so far: val flat at {val_now:.4g} while train still creeps down "
+                        f"({fitting[0]:.4g} -> {fitting[1]:.4g}): the weights move and fit the training windows, but validation "
+                        "gains nothing", evidence)
     sits, found = (train_now, level) if level else (val_now, constant_level(history, val_now) if val_now is not None else None)
     tail = f"; {sits:.4f} is the loss of a constant predictor: {found[0]} ≈ {found[1]:.4f}" if found else ""
     return FlatCase("unknown", "warning", "weights frozen or nothing learnable: without an update ratio in the log the two cannot be "

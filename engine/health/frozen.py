@@ -6,7 +6,7 @@ from __future__ import annotations
 from engine.events import EpochEvent
 from engine.health import thresholds as T
 from engine.health.findings import GUIDE, Finding, Suggestion, not_evaluated
-from engine.health.flat_loss import flat_case
+from engine.health.flat_loss import creeping_down, creeps_down_since, flat_case
 from engine.health.remedies import current_lr, lr_up
 from engine.health.series import finite, median_of, rounded, streak_start
 from engine.store.history import History
@@ -15,13 +15,6 @@ from engine.store.history import History
 def _flat(before: float, after: float) -> bool:
     """An epoch-to-epoch change of a loss below the guide's "basically zero"."""
     return abs(after - before) <= T.FROZEN_RELATIVE_CHANGE * max(abs(before), 1e-12)
-
-
-def _creeping_down(values: list[float]) -> bool:
-    """Still falling through the streak: most steps down and, in all, more than one epoch's "basically zero" (a loss that
-    creeps down 0.05% an epoch for 40 epochs is learning slowly; one creeping up toward a constant level is not)."""
-    steps = [b - a for a, b in zip(values, values[1:])]
-    return sum(s < 0 for s in steps) >= T.FROZEN_DRIFT_SHARE * len(steps) and values[0] - values[-1] > T.FROZEN_RELATIVE_CHANGE * abs(values[0])
 
 
 def _streak(rows: list[EpochEvent], key: str, measured_still: bool) -> int | None:
@@ -36,7 +29,7 @@ def _streak(rows: list[EpochEvent], key: str, measured_still: bool) -> int | Non
         return None
     inside = [getattr(r, key) for r in points if r.epoch >= start]
     first = points[[r.epoch for r in points].index(start) - 1]  # the streak's first change starts from the row before it
-    return None if not measured_still and _creeping_down([getattr(first, key), *inside]) else start
+    return None if not measured_still and creeping_down([getattr(first, key), *inside]) else start
 
 
 def frozen(history: History) -> Finding:
@@ -48,6 +41,8 @@ def frozen(history: History) -> Finding:
     update = median_of(rows[-1].update_ratio)
     still = update is not None and update < T.UPDATE_RATIO_FROZEN  # measured: then a drift is the float noise of the mean
     streaks = {key: start for key in ("train_loss", "val_loss") if (start := _streak(rows, key, still)) is not None}
+    if "train_loss" in streaks and not still and creeps_down_since(rows, "val_loss", streaks["train_loss"]):
+        del streaks["train_loss"]  # val still falls steadily through it: the weights move and learn, however slowly train moves
     train = [r.train_loss for r in rows if finite(r.train_loss)]
     change = train[-1] - train[-2] if len(train) >= 2 else None
     if not streaks:

@@ -1,5 +1,5 @@
-"""Too much regularisation: the guide's over-regularised settings in the config (over_regularised), and weight decay
-measured overpowering the loss (decay_vs_gradient)."""
+"""Too much regularisation: the guide's over-regularised settings in the config and the measured signs of too much
+dropout or decay (over_regularised), and weight decay measured overpowering the loss (decay_vs_gradient)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import statistics
 
 from engine.events import EpochEvent
 from engine.health import thresholds as T
-from engine.health.baseline import skill_interval
+from engine.health.baseline import constant_levels, skill_interval
 from engine.health.findings import GUIDE, Finding, Suggestion, not_evaluated
 from engine.health.remedies import low_weight_decay
-from engine.health.series import finite, finite_rows, median_of, noise, rounded
+from engine.health.series import finite, finite_rows, median_of, noise, rounded, slope
 from engine.health.step_evidence import collapsed
 from engine.knobs import KNOBS
 from engine.store.history import History
@@ -38,8 +38,8 @@ def _dropout_since(history: History, dropout: float) -> tuple[int, float | None]
 
 
 def _skill_fall(history: History, since: int) -> tuple[float, float] | None:
-    """(best skill, recent skill) when skill fell from its best, at or before `since`, by more than its noise and the
-    materiality band; recent is the median of the last epochs after `since`."""
+    """(best skill, recent skill) when skill fell from a best above the materiality band, at or before `since`, by more
+    than its noise and that band; recent is the median of the last epochs after `since`."""
     skills = [(r.epoch, history.skill(r)) for r in finite_rows(history, "val_loss")]
     skills = [(e, s) for e, s in skills if s is not None]
     after = [s for e, s in skills if e > since][-T.RECENT_EPOCHS:]
@@ -48,7 +48,8 @@ def _skill_fall(history: History, since: int) -> tuple[float, float] | None:
         return None
     best, recent = max(before), statistics.median(after)
     margin = max(T.BASELINE_SKILL_BAND, T.NOISE_SIGMAS * noise([s for _, s in skills]))
-    return (best, recent) if best - recent > margin else None
+    # Dropout can only take away skill the model had: a best within the materiality band of zero is none.
+    return (best, recent) if best > T.BASELINE_SKILL_BAND and best - recent > margin else None
 
 
 def _dropout_alone(history: History, dropout: float, evidence: dict) -> Finding | None:
@@ -66,14 +67,64 @@ def _dropout_alone(history: History, dropout: float, evidence: dict) -> Finding 
                            remedy=Suggestion("dropout", back, "dropout back toward its earlier value"), source=GUIDE)
 
 
+def _raised_during(history: History, rows: list[EpochEvent], knob: str) -> bool:
+    """Whether a knob went up over these epochs: in the log's column, or by a recorded change."""
+    values = [getattr(r, knob) for r in rows if finite(getattr(r, knob))]
+    return (any(b > a for a, b in zip(values, values[1:]))
+            or any(c.name == knob and c.new > c.old and c.epoch >= rows[0].epoch - 1 for c in history.changes))
+
+
+CLIMB_POINTS = 50  # at most this many points of a climb enter its robust slope
+
+
+def _climbing_to_constant(history: History) -> tuple[int, float, float, tuple[str, float]] | None:
+    """(epoch of the train minimum, the minimum, train now, the constant level) when the train loss has climbed steadily
+    (its robust slope beyond its noise) from a minimum more than OVERFIT_MIN_RISE (2%) below a constant predictor's loss
+    back to within 2% of it, with neither the lr nor dropout raised: an optimiser lowers the training loss; what raises
+    it step after step, smoothly, is weight decay pulling the weights toward zero, where the model predicts a constant."""
+    rows = finite_rows(history, "train_loss")[1:]  # the first epoch's mean still carries the untrained model
+    train = [r.train_loss for r in rows]
+    if len(train) < T.LATE_MIN_EPOCHS:
+        return None
+    low = min(range(len(train)), key=train.__getitem__)
+    climb = train[low:]
+    # Steady: the robust (Theil–Sen) slope over the climb adds up to more than the noise, which a flat noisy loss that
+    # merely started from a low epoch does not.
+    every = max(1, len(climb) // CLIMB_POINTS)  # Theil–Sen is quadratic: a long climb is judged on every k-th epoch
+    if len(climb) <= T.LATE_MIN_EPOCHS or slope(climb[::every]) / every * (len(climb) - 1) <= T.NOISE_SIGMAS * noise(train):
+        return None
+    # A larger step or more dropout raise the train loss too; without decay nothing pulls the weights to zero.
+    if any(_raised_during(history, rows[low:], knob) for knob in ("lr", "dropout")) or history.hparams.get("weight_decay") == 0:
+        return None
+    # Back within 2% of the level from more than 2% below it: it had learned something (a run that sits on the level,
+    # nothing being learnable, only dips and returns by its noise).
+    level = next(((name, value) for name, value in constant_levels(history).items()
+                  if value * (1 - T.OVERFIT_MIN_RISE) <= climb[-1] <= value * (1 + T.CONSTANT_LEVEL_TOLERANCE)
+                  and climb[0] < value * (1 - T.OVERFIT_MIN_RISE)), None)
+    return (rows[low].epoch, climb[0], climb[-1], level) if level else None
+
+
+def _pulled_to_constant(history: History, evidence: dict) -> Finding | None:
+    """The measured sign of too much weight decay, for logs that do not say their settings: the climb above."""
+    climb = _climbing_to_constant(history)
+    if climb is None:
+        return None
+    epoch, low, now, (name, level) = climb
+    wd = history.hparams.get("weight_decay")
+    return Finding.warning("over_regularised", f"over-regularised: train loss climbing steadily since epoch {epoch} ({low:.4g} -> "
+                           f"{now:.4g}) back to a constant predictor's loss, {name} ≈ {level:.4g}, with the lr not raised: weight "
+                           "decay pulls the weights toward zero" + ("" if wd else "; cut weight decay"), evidence=evidence,
+                           epoch=epoch, remedy=low_weight_decay() if wd else None, source=GUIDE)
+
+
 def over_regularised(history: History) -> Finding:
-    """The guide's root cause from the config, and dropout alone at 0.8 or more with falling skill; info once
-    measurements show the run learns anyway."""
+    """The guide's root cause from the config, dropout alone at 0.8 or more with falling skill, and the train loss
+    climbing back to a constant predictor's loss; info once measurements show the run learns anyway."""
     hp = history.hparams
     dropout = hp.get("dropout") or 0.0
     evidence = {"lr": hp.get("lr"), "weight_decay": hp.get("weight_decay"), "dropout": dropout,
                 "optimizer": history.config.get("training", {}).get("optimizer", "?")}
-    alone = _dropout_alone(history, dropout, evidence)
+    alone = _dropout_alone(history, dropout, evidence) or _pulled_to_constant(history, evidence)
     if alone:
         return alone
     if not hp or hp.get("weight_decay") is None or hp.get("lr") is None:

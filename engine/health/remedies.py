@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from engine.events import EpochEvent
+from engine.events import EpochEvent, HyperparamChanged
 from engine.health import thresholds as T
 from engine.health.findings import Finding, Suggestion
 from engine.health.series import finite
@@ -34,13 +34,17 @@ def low_weight_decay() -> Suggestion:
     return Suggestion("weight_decay", T.REMEDY_WEIGHT_DECAY, "troubleshooting guide: keep weight_decay low (0.0001)")
 
 
+def first_full_epoch(history: History, change: HyperparamChanged) -> int:
+    """The first epoch run wholly under a change's new value (the next one, unless it came mid-epoch)."""
+    return change.epoch + (1 if history.step_at(change.epoch) == change.step else 2)
+
+
 def _still_needed(history: History, name: str, value: float) -> tuple[bool, str]:
     """Whether a remedy that continues the latest change of its knob is still called for; with the reason when not."""
     change = next((c for c in reversed(history.changes) if c.name == name), None)
     if change is None or (change.new - change.old) * (value - change.new) <= 0:
         return True, ""  # no earlier change, or this one goes the other way: nothing compounds
-    at_boundary = history.step_at(change.epoch) == change.step
-    first_full = change.epoch + (1 if at_boundary else 2)  # the first epoch run wholly under the new value
+    first_full = first_full_epoch(history, change)
     rows = history.rows()
     after = [r for r in rows if r.epoch >= first_full]
     if not after:

@@ -6,6 +6,7 @@ import math
 import statistics
 
 from engine.events import EpochEvent
+from engine.health import thresholds as T
 from engine.store.history import History
 
 Z95 = 1.959964  # two-sided 95% normal quantile
@@ -82,6 +83,14 @@ def loss_scale(history: History, rows: list[EpochEvent]) -> float:
     vals = [r.val_loss for r in rows if finite(r.val_loss)]
     candidates = [statistics.median(first) if first else 0.0, statistics.median(vals) if vals else 0.0]
     return max(max(candidates), 1e-12)
+
+
+def since_best(values: list[float]) -> float | None:
+    """The loss "now" against its best: the median of the last epochs, when all of them come after the best one (the
+    epochs before it, on the way down, are no climb above it, and one epoch above it is a jump, not a level); None
+    while the best is among them."""
+    best = min(range(len(values)), key=values.__getitem__)
+    return statistics.median(values[-T.RECENT_EPOCHS:]) if best < len(values) - T.RECENT_EPOCHS else None
 
 
 def slope(values: list[float]) -> float:
