@@ -137,6 +137,16 @@ def test_a_gap_growing_while_val_stalls_is_overfitting():
     assert finding.severity == "warning" and "gap grew" in finding.message
 
 
+def test_a_gap_that_grew_is_no_overfitting_once_val_is_below_train():
+    # the growing gap above is remembered for a window, but an epoch with val below train ends it: the words
+    # "gap grew" must never stand beside a negative gap.
+    events = [start(baselines={})] + [epoch(n, 1.0 - 0.02 * n, 1.0 - 0.02 * min(n, 4) + 0.001 * max(0, n - 4))
+                                      for n in range(1, 16)]
+    events.append(epoch(16, 0.95, 0.931))
+    finding = O.overfitting(history_of(events))
+    assert finding.evidence["gap"] < 0 and "gap grew" not in finding.message
+
+
 def test_a_steady_gap_on_a_foreign_log_is_at_most_info_and_the_note_boundary_is_strict():
     # gap exactly 0.02 (0.04 - 0.02 is exact in binary) is "< 0.02"-healthy by the guide; just above is info.
     at = [start(baselines={})] + [epoch(n, 0.02, 0.04) for n in range(1, 6)]

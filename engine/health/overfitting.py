@@ -113,7 +113,7 @@ def overfitting(history: History) -> Finding:
     evidence = {"gap": rounded(gap), "train_loss": rounded(last.train_loss), "val_loss": rounded(last.val_loss),
                 "scale": rounded(scale)}
     rise, growing = _rise_from_best(val_rows, train_rows, _rise_band(history, val_rows)), None
-    if rise is None:
+    if rise is None and gap > 0:  # a gap remembered from earlier epochs is no overfitting once val is below train
         growing = _growing_gap_held(rows, scale)
     if rise or growing:
         index, amount, threshold = rise or growing
