@@ -38,7 +38,7 @@ import bench_engine_vs_bare as plain
 HERE = Path(__file__).resolve().parent
 SIDES = ("engine", "bare", "reference", "naive")
 PRECISIONS = ("fp32", "bf16")
-TINY_ROWS = 200  # per ticker for --cpu: a few hundred windows, so each side trains in about a second
+TINY_ROWS = 300  # per ticker for --cpu: a few hundred windows, so each side trains in about a second
 
 
 def arguments() -> argparse.Namespace:
