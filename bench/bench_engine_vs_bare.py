@@ -25,8 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-EPOCHS = max(2, int(sys.argv[1])) if len(sys.argv) > 1 else 3
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+SCRIPT = __name__ == "__main__"  # imported by bench_cuda.py, the command line is that script's
+EPOCHS = max(2, int(sys.argv[1])) if SCRIPT and len(sys.argv) > 1 else 3
+ROUNDS = int(sys.argv[2]) if SCRIPT and len(sys.argv) > 2 else 5
 HERE = Path(__file__).resolve().parent
 PRICES = HERE.parent / "engine" / "data" / "stocks.csv.gz"
 TUNED_MALLOC = ("glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967295:"
@@ -34,8 +35,8 @@ TUNED_MALLOC = ("glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_thresh
 SIDES = ("reference", "bare", "engine")
 
 
-def setup(logs):
-    """The default config and its data on the training device, with the CLI's allocator settings."""
+def setup(logs, epochs: int = EPOCHS, overrides=()):
+    """The default config (with `overrides`) and its data on the training device, with the CLI's allocator settings."""
     import torch
 
     from engine.config import load_config
@@ -44,8 +45,8 @@ def setup(logs):
     from engine.training.distributed import resolve_device
 
     keep_freed_memory()
-    config = load_config(None, [f"training.epochs={EPOCHS}", f"log_dir={logs}", "training.early_stopping.enabled=false",
-                                f"threads={torch.get_num_threads()}"])
+    config = load_config(None, [f"training.epochs={epochs}", f"log_dir={logs}", "training.early_stopping.enabled=false",
+                                f"threads={torch.get_num_threads()}", *overrides])
     return config, prepare_data(config).to(resolve_device(config.device))
 
 
@@ -75,7 +76,7 @@ def bare_loop(config, data) -> list[float]:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.training.learning_rate, weight_decay=config.training.weight_decay)
     ends, batch = data.ends["train"], config.training.batch_size
     rates = []
-    for _ in range(EPOCHS):
+    for _ in range(config.training.epochs):
         started = time.perf_counter()
         order = ends[torch.randperm(len(ends), device=ends.device)]
         for start in range(0, len(order), batch):

@@ -1,8 +1,10 @@
 """An independent 30-line PyTorch loop, kept apart from the engine on purpose (it imports nothing of it): the same
 model shape, batch and window as the project's defaults, on the bundled prices. Prints the median training
 samples/s of epochs 2..N (validation excluded, as the engine does). bench_engine_vs_bare.py runs it as the
-reference, with glibc's allocator tuned from the environment. The statements are the original's, one per line.
-Usage: python3 bench/reference_loop.py engine/data/stocks.csv.gz EPOCHS
+reference, with glibc's allocator tuned from the environment. The statements are the original's, one per line, but
+for the batch size, an optional argument so that bench_cuda.py can also run it at 1024 (on CUDA under
+`with torch.device(...)`, which places every tensor it makes).
+Usage: python3 bench/reference_loop.py engine/data/stocks.csv.gz EPOCHS [BATCH]
 """
 import sys
 import time
@@ -14,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 path, epochs = sys.argv[1], int(sys.argv[2])
+batch = int(sys.argv[3]) if len(sys.argv) > 3 else 256
 torch.manual_seed(0)
 raw = pd.read_csv(path)
 feats, tgts = [], []
@@ -55,8 +58,8 @@ for e in range(epochs):
     t0 = time.perf_counter()
     perm = torch.randperm(len(ends))
     seen = 0
-    for i in range(0, len(perm), 256):
-        idx = ends[perm[i:i + 256]]
+    for i in range(0, len(perm), batch):
+        idx = ends[perm[i:i + batch]]
         x = X[idx[:, None] + offs]
         y = Y[idx]
         p, logit = m(x)

@@ -54,6 +54,19 @@ def restore(trainer, state: dict, source: str) -> None:
     trainer.early_stop.load_state(state["early"])
     per_rank = state["rng"].get("torch_ranks", [state["rng"]["torch"]] * trainer.world.size)
     torch.set_rng_state(per_rank[trainer.world.rank])
-    trainer.shuffle.set_state(state["rng"]["shuffle"])
+    restore_shuffle(trainer.shuffle, state["rng"]["shuffle"], trainer.config.seed + trainer.epoch)
     if "cuda" in state["rng"] and trainer.device.type == "cuda":
         torch.cuda.set_rng_state(state["rng"]["cuda"], trainer.device)
+
+
+def restore_shuffle(shuffle: torch.Generator, saved: torch.Tensor, reseed: int) -> None:
+    """Put the shuffle generator back, or seed it with `reseed` when the state comes from another kind of device.
+
+    A CPU generator keeps a Mersenne Twister (5056 bytes), a CUDA one a Philox seed and offset (16 bytes): a run moved
+    between CPU and GPU cannot go on with the saved stream. The epoch in progress keeps its saved order; the later
+    epochs draw theirs from the run's seed and epoch, so the same move resumes the same way twice.
+    """
+    if saved.numel() == shuffle.get_state().numel():
+        shuffle.set_state(saved)
+    else:
+        shuffle.manual_seed(reseed)
