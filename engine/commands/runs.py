@@ -184,6 +184,17 @@ def list_runs(log_dir: str | Path) -> list[RunSummary]:
     return summaries
 
 
+def run_directory(target: str, log_dir: str | Path) -> Path:
+    """RUN as `attach` reads it: a run directory, else a run id under `log_dir`."""
+    path = Path(target)
+    if path.is_dir():
+        return path
+    candidate = Path(log_dir) / target
+    if not candidate.is_dir():
+        raise InputError(target, f"no such run (neither a directory nor a run id in {log_dir})")
+    return candidate
+
+
 def find_socket(target: str | None, log_dir: str | Path) -> Path:
     """The control socket of RUN (an id, a run directory or a socket path), or of the newest live run."""
     if target is None:
@@ -192,14 +203,7 @@ def find_socket(target: str | None, log_dir: str | Path) -> Path:
             raise InputError(str(log_dir), "no live run here (start one with `stockpred-tui train --detach`)")
         return live[0] / SOCKET_FILE
     path = Path(target)
-    if path.name == SOCKET_FILE or path.is_socket():
-        candidate = path
-    elif path.is_dir():
-        candidate = path / SOCKET_FILE
-    else:
-        candidate = Path(log_dir) / target / SOCKET_FILE
-        if not candidate.parent.is_dir():
-            raise InputError(target, f"no such run (neither a directory nor a run id in {log_dir})")
+    candidate = path if path.name == SOCKET_FILE or path.is_socket() else run_directory(target, log_dir) / SOCKET_FILE
     if not is_live(candidate.parent):
         raise InputError(str(candidate.parent), "not live (the run ended or crashed; see `stockpred-tui runs`)")
     return candidate
