@@ -155,3 +155,17 @@ def test_leakage_takes_a_second_look_on_the_test_split(acc_low, skill_low, warns
     finding = leakage(history)
     assert (finding.severity == "warning") is warns
     assert ("held-out test split" in finding.message) is warns
+
+
+async def test_the_dashboard_status_panel_leads_with_the_test_scores_once_logged():
+    from tests.histories import finished_run
+    from tui.launch import dashboard_app
+    from tui.widgets.status_panel import StatusPanel
+
+    app = dashboard_app(history_of(finished_run()))
+    async with app.run_test(size=(160, 40)):
+        lines = app.query_one(StatusPanel)._shown.plain.splitlines()
+    assert lines[0].startswith(" TEST  test split (held out; best checkpoint, epoch 20): skill +1.2% (95% CI -1.3…+3.7)")
+    assert "direction 52.1% (95% CI 49.7%–54.5%) vs majority 50.2%, n=1664" in lines[0]
+    assert lines[1] == ("   long/flat +12.3% vs buy-and-hold +20.1%, Sharpe 0.81 vs 1.02, hit rate 54.0%, 87 trades, "
+                        "before costs (one split, one period, one path: not a forecast of returns)")

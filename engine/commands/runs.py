@@ -57,6 +57,7 @@ class RunSummary:
     val_acc: float | None = None
     samples_per_s: float | None = None
     duration_s: float | None = None
+    test_skill: float | None = None  # the best checkpoint's skill on the held-out test split, once the run logged it
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -149,7 +150,15 @@ def summarize_history(history: History, run_dir: Path, live: bool, judge: bool =
                       best_row.val_loss if best_row else None, history.skill(best_row) if best_row else None, finding,
                       history.run.time if history.run and history.run.time else None, resume,
                       best_row.epoch if best_row else None, best_row.val_acc if best_row else None,
-                      speeds[len(speeds) // 2] if speeds else None, sum(seconds) if seconds else None)
+                      speeds[len(speeds) // 2] if speeds else None, sum(seconds) if seconds else None,
+                      test_score(history, "skill"))
+
+
+def test_score(history: History, key: str) -> float | None:
+    """One number of the held-out test event's total (skill, skill_low, acc, …), or None before one was logged."""
+    total = history.test.total if history.test is not None else None
+    value = total.get(key) if isinstance(total, dict) else None
+    return value if _finite(value) else None
 
 
 def log_dir_problem(log_dir: str | Path) -> str:
