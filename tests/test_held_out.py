@@ -169,3 +169,15 @@ async def test_the_dashboard_status_panel_leads_with_the_test_scores_once_logged
     assert "direction 52.1% (95% CI 49.7%–54.5%) vs majority 50.2%, n=1664" in lines[0]
     assert lines[1] == ("   long/flat +12.3% vs buy-and-hold +20.1%, Sharpe 0.81 vs 1.02, hit rate 54.0%, 87 trades, "
                         "before costs (one split, one period, one path: not a forecast of returns)")
+
+
+def test_headless_training_ends_with_the_test_scores_and_their_caveat(tmp_path, capsys):
+    from tests.conftest import TINY
+    from tests.run_helpers import set_args
+    from tui.cli import main
+
+    assert main(["train", *set_args([*TINY, f"log_dir={tmp_path / 'logs'}"])]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("Run ") and " completed after 3 epochs" in line)
+    assert lines[end - 2].startswith("test split (held out; best checkpoint, epoch ") and ", n=" in lines[end - 2]
+    assert lines[end - 1].startswith("long/flat ") and "before costs (one split, one period, one path" in lines[end - 1]
