@@ -181,3 +181,16 @@ def test_headless_training_ends_with_the_test_scores_and_their_caveat(tmp_path, 
     end = next(i for i, line in enumerate(lines) if line.startswith("Run ") and " completed after 3 epochs" in line)
     assert lines[end - 2].startswith("test split (held out; best checkpoint, epoch ") and ", n=" in lines[end - 2]
     assert lines[end - 1].startswith("long/flat ") and "before costs (one split, one period, one path" in lines[end - 1]
+
+
+def test_a_test_line_is_read_back_and_one_with_a_word_for_a_number_is_skipped_with_a_notice(tmp_path):
+    from engine.store.log_reader import read_jsonl
+    from tests.histories import finished_run, held_out
+    from tests.test_logs import write_log
+
+    good = held_out(20, 640)
+    bad = held_out(20, 640)
+    bad.total["skill_low"] = "high"
+    history, notices = read_jsonl(write_log(tmp_path / "events.jsonl", [*finished_run()[:-1], bad, good]))
+    assert history.test.total == good.total and history.test.strategy == good.strategy
+    assert len(notices) == 1 and "field 'total.skill_low'" in notices[0]
