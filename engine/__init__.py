@@ -1,8 +1,8 @@
 """The training engine, without any UI. Packages by role, each importing only from the rows above it:
 
 - top level (the shared vocabulary): events, config (+ config_file), knobs, errors, safe_text, file_kinds,
-  event_text, step_meter, early_stopping
-- data/: prices and the windows built from them
+  event_text (+ held_out_text, the test scores in words), step_meter, early_stopping
+- data/: prices, the windows built from them and the direction head's strategy reading
 - store/: what a run leaves on disk (log, checkpoints) and how it is read back
 - health/: the rules, pure functions from a History to findings
 - control/: how controls reach a run: the in-process channel, the socket, the signals

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.events import (CheckpointSaved, EarlyStopped, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused,
-                           Resumed, RunEnded, RunStarted, SessionNote)
+                           Resumed, RunEnded, RunStarted, SessionNote, TestEvaluation)
+from engine.held_out_text import held_out_summary
 
 AUTOMATIC_SAVES = ("best", "periodic")
 
@@ -54,6 +55,8 @@ def narrate(event: Event) -> list[Said]:
     if isinstance(event, RunEnded):
         saved = f"; checkpoint {event.checkpoint}" if event.checkpoint else ""
         return [Said("info", f"run ended: {event.reason}{by(event.source)}{saved}")]
+    if isinstance(event, TestEvaluation):
+        return [Said("info", line) for line in held_out_summary(event)]
     if isinstance(event, SessionNote):
         return [Said("info", f"{event.what} ({event.source})")]
     return []

@@ -175,6 +175,25 @@ class RunEnded(Event):
 
 
 @dataclass
+class TestEvaluation(Event):
+    """The best checkpoint scored once, after training, on the held-out split (never used for stopping, remedies or
+    selection). `total` and each of `tickers` hold windows, loss, baseline, skill with skill_low/high (95%), acc with
+    acc_low/high (Wilson) and majority (the split's own majority rate); `strategy` is the direction head's economic
+    reading (engine/data/direction_strategy.py)."""
+
+    __test__ = False  # a name pytest would otherwise try to collect as a test class
+    kind: ClassVar[str] = "test"
+    split: str
+    checkpoint: str
+    checkpoint_epoch: int
+    epoch: int
+    step: int
+    total: dict
+    tickers: dict[str, dict]
+    strategy: dict
+
+
+@dataclass
 class SessionNote(Event):
     """Something about who watches or steers the run: the terminal hung up, a client attached or detached."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from engine.config import Config
-from engine.events import CheckpointSaved, EpochEvent, ErrorEvent, HyperparamChanged, Paused, RunEnded, RunStarted
+from engine.events import (CheckpointSaved, EpochEvent, ErrorEvent, HyperparamChanged, Paused, RunEnded, RunStarted,
+                           TestEvaluation)
 from engine.store.history import History
 
 BASELINES = {"train": {"reg": 1.0, "clf": 0.6931, "up_rate": 0.5, "majority_acc": 0.5, "windows": 8000},
@@ -83,9 +84,21 @@ def paused_run() -> list:
     return events
 
 
+def held_out(at_epoch: int, step: int, skill: float = 0.012, acc: float = 0.521) -> TestEvaluation:
+    """A test event of fixed numbers: skill ±2.5 points, the Wilson interval of `acc` over 1664 windows, and a
+    long/flat reading that trails buy-and-hold."""
+    total = {"windows": 1664, "loss": 1.03, "baseline": 1.04, "skill": skill, "skill_low": skill - 0.025,
+             "skill_high": skill + 0.025, "acc": acc, "acc_low": acc - 0.024, "acc_high": acc + 0.024, "majority": 0.502}
+    reading = {"days": 416, "trades": 87, "total_return": 0.123, "sharpe": 0.81, "hit_rate": 0.54, "exposure": 0.61,
+               "buy_hold_return": 0.201, "buy_hold_sharpe": 1.02}
+    return TestEvaluation("test", "logs/x/checkpoints/best.pt", at_epoch, at_epoch, step, total, {"AAPL": total},
+                          {"mode": "long/flat", "cost_bps": 0.0, "total": reading, "tickers": {"AAPL": reading}}, time=0.0)
+
+
 def finished_run() -> list:
-    """A run that reached its last epoch."""
+    """A run that reached its last epoch, then scored its best checkpoint on the test split."""
     events = [start()] + [epoch(n, 1.30 - 0.003 * n, 1.305 - 0.003 * n, total=20) for n in range(1, 21)]
+    events.append(held_out(20, 640))
     events.append(RunEnded("completed", 20, 640, 1.245, "logs/x/checkpoints/last.pt", time=0.0))
     return events
 

@@ -11,7 +11,7 @@ from engine.commands.compare import aligned_table, curve, differing_keys, gather
 from engine.commands.runs import summarize_history
 from engine.config import load_config
 from engine.events import HyperparamChanged, RunEnded, RunStarted
-from tests.histories import BASELINES, epoch
+from tests.histories import BASELINES, epoch, held_out
 from tests.test_logs import write_log
 from tui.cli import main
 
@@ -19,13 +19,15 @@ KERAS = "epoch,loss,val_loss,val_accuracy\n0,1.2,1.25,0.51\n1,1.1,1.2,0.52\n2,1.
 
 
 def run_events(run_id: str, epochs: int = 20, ended: bool = True, start_time: float = 1_764_000_000.0,
-               slope: float = 0.003, **overrides) -> list:
+               slope: float = 0.003, test_skill: float | None = None, **overrides) -> list:
     """A deterministic run whose config differs from the defaults by `overrides` (dotted keys, '.' as '__')."""
     config = load_config(None, [f"{k.replace('__', '.')}={v}" for k, v in overrides.items()]).model_dump()
     training, model = config["training"], config["model"]
     events = [RunStarted(run_id, config, {"source": "synthetic", "notices": []}, BASELINES, "cpu", 1000, time=start_time)]
     events += [epoch(n, 1.30 - slope * n, 1.305 - slope * n, total=training["epochs"], lr=training["learning_rate"],
                      dropout=model["dropout"]) for n in range(1, epochs + 1)]
+    if ended and test_skill is not None:
+        events.append(held_out(epochs, epochs * 32, skill=test_skill))
     if ended:
         events.append(RunEnded("completed", epochs, epochs * 32, 1.305 - slope * epochs, time=start_time + epochs))
     return events
@@ -83,6 +85,18 @@ def test_stats_name_the_best_epoch_with_its_skill_interval(tmp_path):
     assert (stats.best_val, stats.best_epoch, stats.val_acc) == (1.0, 7, 0.53)
     assert stats.skill_low < stats.skill < stats.skill_high
     assert stats.samples_per_s == 2500.0 and stats.duration_s == pytest.approx(32.0) and stats.verdict
+
+
+def test_the_held_out_test_skill_reaches_the_summary_the_stats_and_the_tables(tmp_path):
+    from tui.widgets.compare_table import interval_text
+
+    scored = load_run(write_run(tmp_path, "run-a", epochs=4, test_skill=0.031))
+    unscored = load_run(write_run(tmp_path, "run-b", epochs=4))
+    stats = run_stats(scored)
+    assert scored.summary.test_skill == 0.031 and scored.summary.to_dict()["test_skill"] == 0.031
+    assert (stats.test_skill, stats.test_low, stats.test_high) == pytest.approx((0.031, 0.006, 0.056))
+    assert interval_text(stats.test_skill, stats.test_low, stats.test_high) == "+3.1% (+0.6…+5.6)"
+    assert unscored.summary.test_skill is None and run_stats(unscored).test_low is None
 
 
 def test_browser_and_compare_view_agree_on_skill_and_verdict_after_a_clf_weight_change(tmp_path):

@@ -24,13 +24,14 @@ DAY = 1_764_000_000.0
 
 @pytest.fixture
 def logs(tmp_path, monkeypatch):
-    """Three finished runs that differ in lr and dropout, one still being written, and a Keras CSV beside them."""
+    """Three finished runs that differ in lr and dropout (two scored on the test split), one still being written, and a
+    Keras CSV beside them."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     root = tmp_path / "logs"
-    write_run(root, "20261124-090000-a", training__learning_rate=0.001, model__dropout=0.3, start_time=DAY)
+    write_run(root, "20261124-090000-a", training__learning_rate=0.001, model__dropout=0.3, start_time=DAY, test_skill=0.012)
     write_run(root, "20261124-100000-b", training__learning_rate=0.002, model__dropout=0.35, slope=0.004,
-              start_time=DAY + 3600)
+              start_time=DAY + 3600, test_skill=-0.004)
     write_run(root, "20261124-110000-c", training__learning_rate=0.002, model__dropout=0.3, ended=False, epochs=10,
               start_time=DAY + 7200)
     write_run(root, "20261124-120000-d", training__learning_rate=0.0005, model__dropout=0.3, slope=0.001,
@@ -152,7 +153,8 @@ async def test_a_foreign_csv_compares_beside_our_runs_with_dashes(logs, tmp_path
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen) and not app.screen._dirty)
         table = app.screen.query_one(CompareTable)
-        assert [str(c) for c in table.get_row_at(1)] == ["■ keras_run", "1.1800", "3", "–", "53.0%", "ok", "–", "–"]
+        assert [str(c) for c in table.get_row_at(1)] == ["■ keras_run", "1.1800", "3", "–", "53.0%", "–", "ok", "–", "–"]
+        assert str(table.get_row_at(0)[5]) == "+1.2% (-1.3…+3.7)"  # run a's held-out test skill
         await pilot.press("escape")
     assert not app.is_running
 

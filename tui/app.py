@@ -149,7 +149,7 @@ class DashboardApp(App):
             self._drawn = signature
             self.findings = run_rules(history) if history.epochs or history.run else []
             self.query_one(LossChart).show(history, self.chart_mode)
-            self.query_one(StatusPanel).show(self.findings, self.can_apply_remedy, history.fatal_error)
+            self.query_one(StatusPanel).show(self.findings, self.can_apply_remedy, history.fatal_error, test=history.test)
             self.query_one(HparamPanel).show(history)
             self.query_one(EventLogPane).show(history)
 

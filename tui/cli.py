@@ -1,4 +1,4 @@
-"""The one way in: `stockpred-tui [dashboard|train|replay|diagnose|export]` (argparse)."""
+"""The one way in: `stockpred-tui [dashboard|train|replay|diagnose|evaluate|export]` (argparse)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,17 @@ def _thread_count(text: str) -> str:
     if text != "auto" and not (text.isdigit() and 1 <= int(text) <= 1024):
         raise argparse.ArgumentTypeError(f"{text[:20]!r}: must be 'auto' or a whole number from 1 to 1024")
     return text
+
+
+def _cost_bps(text: str) -> float:
+    """A cost per trade in basis points, from 0 to 10000, for --cost-bps."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 10_000:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text[:20]!r}: must be a number of basis points from 0 to 10000")
+    return value
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("path")
     diagnose.add_argument("--json", action="store_true", help="one JSON document")
     diagnose.add_argument("--fail-on", choices=("warning", "critical"), help="exit 1 when a finding this severe or worse is present")
+    evaluate = commands.add_parser("evaluate", help="score a checkpoint on the held-out test split, per ticker and in total")
+    evaluate.add_argument("run", metavar="RUN|CHECKPOINT", help="run id or directory (its best.pt), or a checkpoint file")
+    evaluate.add_argument("--split", choices=("test", "val"), default="test", help="the split to score (default: test)")
+    evaluate.add_argument("--json", action="store_true", help="one JSON document")
+    evaluate.add_argument("--short", action="store_true", help="the strategy goes short when P(up) <= 0.5 (default: flat)")
+    evaluate.add_argument("--cost-bps", type=_cost_bps, default=0.0, metavar="N",
+                          help="cost per trade in basis points of the amount traded (default: 0, before costs)")
+    _log_dir_option(evaluate)
     export = commands.add_parser("export", help="write a run's epoch table")
     export.add_argument("path")
     export.add_argument("--csv", required=True, metavar="OUT")
@@ -157,6 +176,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from engine.commands.diagnose import diagnose
 
         return diagnose(args.path, args.json, args.fail_on)
+    if args.command == "evaluate":
+        from engine.commands.evaluate import evaluate_checkpoint
+
+        return evaluate_checkpoint(args.run, _log_dir(args), args.split, args.json, args.short, args.cost_bps)
     if args.command == "export":
         from engine.commands.export import export_csv
 

@@ -16,7 +16,7 @@ from engine.health.series import smoothed
 from engine.store.history import History
 from engine.store.log_reader import read_any
 from engine.store.log_writer import EVENTS_FILE
-from engine.commands.runs import UNJUDGED, RunSummary, is_live, run_dirs, summarize_history, worst_finding
+from engine.commands.runs import UNJUDGED, RunSummary, is_live, run_dirs, summarize_history, test_score, worst_finding
 
 METRICS = {"val_loss": "val loss", "train_loss": "train loss", "val_acc": "val direction accuracy",
            "skill": "skill vs baseline", "lr": "learning rate"}
@@ -214,17 +214,22 @@ class RunStats:
     verdict: str
     samples_per_s: float | None
     duration_s: float | None
+    test_skill: float | None = None  # the best checkpoint on the held-out test split, with its 95% interval
+    test_low: float | None = None
+    test_high: float | None = None
 
 
 def run_stats(run: LoadedRun) -> RunStats:
-    """Best val and its epoch, skill there with its 95% interval, accuracy there, the verdict, speed and duration."""
+    """Best val and its epoch, skill there with its 95% interval, accuracy there, the verdict, speed and duration, and
+    the held-out test skill with its interval where the run logged one."""
     run.judge()
     s, history = run.summary, run.history
     row: EpochEvent | None = history.epochs.get(s.best_epoch) if s.best_epoch is not None else None
     skill = history.skill(row) if row is not None else None  # the same function as the summary's: the views agree
     interval = skill_interval(history, row) if row is not None else None
     low, high = (interval[1], interval[2]) if interval else (None, None)
-    return RunStats(s.best_val, s.best_epoch, skill, low, high, s.val_acc, s.finding, s.samples_per_s, s.duration_s)
+    return RunStats(s.best_val, s.best_epoch, skill, low, high, s.val_acc, s.finding, s.samples_per_s, s.duration_s,
+                    s.test_skill, test_score(history, "skill_low"), test_score(history, "skill_high"))
 
 
 def aligned_table(runs: list[LoadedRun], labels: list[str] | None = None) -> pd.DataFrame:

@@ -57,6 +57,7 @@ class RunSummary:
     val_acc: float | None = None
     samples_per_s: float | None = None
     duration_s: float | None = None
+    test_skill: float | None = None  # the best checkpoint's skill on the held-out test split, once the run logged it
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -149,7 +150,15 @@ def summarize_history(history: History, run_dir: Path, live: bool, judge: bool =
                       best_row.val_loss if best_row else None, history.skill(best_row) if best_row else None, finding,
                       history.run.time if history.run and history.run.time else None, resume,
                       best_row.epoch if best_row else None, best_row.val_acc if best_row else None,
-                      speeds[len(speeds) // 2] if speeds else None, sum(seconds) if seconds else None)
+                      speeds[len(speeds) // 2] if speeds else None, sum(seconds) if seconds else None,
+                      test_score(history, "skill"))
+
+
+def test_score(history: History, key: str) -> float | None:
+    """One number of the held-out test event's total (skill, skill_low, acc, …), or None before one was logged."""
+    total = history.test.total if history.test is not None else None
+    value = total.get(key) if isinstance(total, dict) else None
+    return value if _finite(value) else None
 
 
 def log_dir_problem(log_dir: str | Path) -> str:
@@ -184,6 +193,17 @@ def list_runs(log_dir: str | Path) -> list[RunSummary]:
     return summaries
 
 
+def run_directory(target: str, log_dir: str | Path) -> Path:
+    """RUN as `attach` reads it: a run directory, else a run id under `log_dir`."""
+    path = Path(target)
+    if path.is_dir():
+        return path
+    candidate = Path(log_dir) / target
+    if not candidate.is_dir():
+        raise InputError(target, f"no such run (neither a directory nor a run id in {log_dir})")
+    return candidate
+
+
 def find_socket(target: str | None, log_dir: str | Path) -> Path:
     """The control socket of RUN (an id, a run directory or a socket path), or of the newest live run."""
     if target is None:
@@ -192,14 +212,7 @@ def find_socket(target: str | None, log_dir: str | Path) -> Path:
             raise InputError(str(log_dir), "no live run here (start one with `stockpred-tui train --detach`)")
         return live[0] / SOCKET_FILE
     path = Path(target)
-    if path.name == SOCKET_FILE or path.is_socket():
-        candidate = path
-    elif path.is_dir():
-        candidate = path / SOCKET_FILE
-    else:
-        candidate = Path(log_dir) / target / SOCKET_FILE
-        if not candidate.parent.is_dir():
-            raise InputError(target, f"no such run (neither a directory nor a run id in {log_dir})")
+    candidate = path if path.name == SOCKET_FILE or path.is_socket() else run_directory(target, log_dir) / SOCKET_FILE
     if not is_live(candidate.parent):
         raise InputError(str(candidate.parent), "not live (the run ended or crashed; see `stockpred-tui runs`)")
     return candidate

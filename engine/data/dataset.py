@@ -93,6 +93,8 @@ class PreparedData:
     baselines: dict[str, dict[str, float]]
     summary: dict
     fingerprint: str
+    rows: pd.DataFrame | None = None  # per row: date, ticker and the unscaled next-day log return (`next_return`)
+    constant: tuple[float, float] = (0.0, 0.5)  # the constant predictor: the training mean target and up-rate
     windows: torch.Tensor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -111,8 +113,14 @@ class PreparedData:
         return PreparedData(
             self.features.to(device), self.target_return.to(device), self.target_up.to(device),
             {k: v.to(device) for k, v in self.ends.items()}, self.window, self.scaler, self.baselines,
-            self.summary, self.fingerprint,
+            self.summary, self.fingerprint, self.rows, self.constant,
         )
+
+    def baseline(self, ends: np.ndarray) -> dict[str, float]:
+        """The constant predictor's loss parts over the windows ending at `ends` (a split, or one ticker's part)."""
+        returns = self.rows["next_return"].to_numpy()[ends]
+        scaled = (returns - self.scaler.target_mean) / self.scaler.target_std  # in float64, as the run's own baselines
+        return constant_baseline(scaled, (returns > 0).astype(np.float64), *self.constant)
 
 
 def constant_baseline(target: np.ndarray, up: np.ndarray, train_mean: float, train_up_rate: float) -> dict[str, float]:
@@ -156,7 +164,7 @@ def _split_rows(rows: int, config: Config, ticker: str, source: str) -> list[tup
 def prepare_data(config: Config, device: torch.device | str = "cpu", scaler: Scaler | None = None) -> PreparedData:
     """Load prices, build features, split chronologically, scale on train only, compute baselines."""
     prices, source_name, notices = load_source_prices(config)
-    blocks, split_of_row = [], []
+    blocks, split_of_row, ticker_of_row = [], [], []
     summary_splits = {name: {"rows": 0, "first": None, "last": None} for name in SPLITS}
     for ticker, group in prices.groupby("ticker", sort=True):
         table = ticker_features(group.reset_index(drop=True), config.data.volatility_window)
@@ -167,6 +175,7 @@ def prepare_data(config: Config, device: torch.device | str = "cpu", scaler: Sca
                 continue
             blocks.append(part)
             split_of_row.append(np.full(len(part), SPLITS.index(name)))
+            ticker_of_row.append(np.full(len(part), str(ticker), dtype=object))
             info = summary_splits[name]
             info["rows"] += len(part)
             first, last = str(part["date"].iloc[0].date()), str(part["date"].iloc[-1].date())
@@ -189,10 +198,8 @@ def prepare_data(config: Config, device: torch.device | str = "cpu", scaler: Sca
     target_scaled = (target - scaler.target_mean) / scaler.target_std
     up = (target > 0).astype(np.float64)
     train_up_rate = float(up[ends["train"]].mean())
-    baselines = {
-        name: constant_baseline(target_scaled[idx], up[idx], 0.0 if config.data.scale_target else scaler.target_mean, train_up_rate)
-        for name, idx in ends.items() if len(idx)
-    }
+    constant = (0.0 if config.data.scale_target else scaler.target_mean, train_up_rate)
+    baselines = {name: constant_baseline(target_scaled[idx], up[idx], *constant) for name, idx in ends.items() if len(idx)}
     summary = {
         "source": source_name,
         "tickers": sorted(prices["ticker"].unique().tolist()),
@@ -209,4 +216,6 @@ def prepare_data(config: Config, device: torch.device | str = "cpu", scaler: Sca
         torch.tensor(up, dtype=torch.float32, device=device),
         {name: torch.tensor(idx, dtype=torch.long, device=device) for name, idx in ends.items()},
         window, scaler, baselines, summary, fingerprint,
+        pd.DataFrame({"date": table["date"].to_numpy(), "ticker": np.concatenate(ticker_of_row), "next_return": target}),
+        constant,
     )

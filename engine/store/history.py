@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from engine.events import (CheckpointSaved, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded,
-                           RunStarted, StepEvent)
+                           RunStarted, StepEvent, TestEvaluation)
 from engine.event_text import AUTOMATIC_SAVES, narrate
 from engine.knobs import KNOBS, knob_values
 
@@ -62,6 +62,7 @@ class History:
     hparams: dict[str, float] = field(default_factory=dict)
     last_step: StepEvent | None = None
     last_autosave: CheckpointSaved | None = None
+    test: TestEvaluation | None = None  # the held-out split's scores of the latest run segment that logged them
     source_format: str = "stockpred"
 
     @property
@@ -133,7 +134,7 @@ class History:
             if not said.routine:
                 self.log.append(LogLine(event.time, said.severity, said.text))
         if isinstance(event, RunStarted):
-            self.run, self.state, self.ended, self.fatal_error = event, RunState.RUNNING, None, ""
+            self.run, self.state, self.ended, self.fatal_error, self.test = event, RunState.RUNNING, None, "", None
             self.hparams = knob_values(event.config)
             self.hparams.update(event.hparams or {})  # a resumed run trains with the checkpoint's values, not the config's
             if event.resumed_from:
@@ -156,6 +157,8 @@ class History:
             self.markers.append(Marker(self._position(event.epoch, event.step), "checkpoint", "saved"))
         elif isinstance(event, ErrorEvent) and event.fatal:
             self.fatal_error = event.message
+        elif isinstance(event, TestEvaluation):
+            self.test = event
         elif isinstance(event, RunEnded):
             self.state, self.ended = RunState.ENDED, event
 

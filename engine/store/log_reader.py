@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from engine.config import Config
 from engine.errors import InputError
 from engine.file_kinds import check_input, open_regular
-from engine.events import EVENT_TYPES, Event, RunStarted, UnknownEventType, event_from_dict
+from engine.events import EVENT_TYPES, Event, RunStarted, TestEvaluation, UnknownEventType, event_from_dict
 from engine.store.history import History
 from engine.store.log_writer import EVENTS_FILE
 from engine.safe_text import clean_text
@@ -66,9 +66,46 @@ class _Baseline(BaseModel):
     windows: int | None = None
 
 
+class _Scores(BaseModel):
+    """One group's held-out scores, which the displays format and the leakage rule compares."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    windows: int | None = None
+    skill: float | None = None
+    skill_low: float | None = None
+    skill_high: float | None = None
+    acc: float | None = None
+    acc_low: float | None = None
+    acc_high: float | None = None
+    majority: float | None = None
+
+
+class _Reading(BaseModel):
+    """One series of the strategy reading."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    trades: int | None = None
+    total_return: float | None = None
+    sharpe: float | None = None
+    hit_rate: float | None = None
+    buy_hold_return: float | None = None
+    buy_hold_sharpe: float | None = None
+
+
+class _Strategy(BaseModel):
+    """The direction head's economic reading: its mode and cost, in total and per ticker."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    mode: str = "long/flat"
+    cost_bps: float = 0.0
+    total: _Reading | None = None
+    tickers: dict[str, _Reading] = {}
+
+
 # Nested values the readers and rules compute with; the rest of a run_start stays free-form.
 _NESTED = {RunStarted: {"config": _loose(Config), "data": _RunData, "baselines": dict[str, _Baseline],
-                        "hparams": dict[str, float | None] | None}}
+                        "hparams": dict[str, float | None] | None},
+           TestEvaluation: {"total": _Scores, "tickers": dict[str, _Scores], "strategy": _Strategy}}
 
 
 @functools.cache

@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from engine.config import Config
 from engine.control.channel import ControlChannel
 from engine.data.dataset import PreparedData
-from engine.errors import EnvironmentProblem
+from engine.errors import EnvironmentProblem, InputError
 from engine.events import (CheckpointSaved, EarlyStopped, EndReason, EpochEvent, ErrorEvent, Event, RunEnded, RunStarted,
-                           SessionNote, StepEvent)
+                           SessionNote, StepEvent, TestEvaluation)
 from engine.store.checkpoint import save_checkpoint
 from engine.training import training_state
 from engine.training.checkpoint_policy import CheckpointPolicy
@@ -37,6 +37,7 @@ from engine.training.probes import StepProbe
 from engine.training.rollback import RollbackPoint
 from engine.training.run_resources import EventSink, RunResources
 from engine.training.steering import Steering
+from engine.training.test_evaluation import held_out_evaluation
 from engine.training.threads import ThreadGovernor, apply_threads
 
 __all__ = ["EventSink", "Trainer"]
@@ -81,6 +82,7 @@ class Trainer:
         self.in_progress: EpochInProgress | None = None
         self.governor: ThreadGovernor | None = None  # set when the run starts: it measures from there
         self.finished = threading.Event()
+        self.test_evaluation: TestEvaluation | None = None  # the held-out split's scores, once the run has ended
         self._last_step_event = -math.inf  # the first step of a run is sampled at once
         if resume is not None:
             training_state.restore(self, resume, str(resume_path or "checkpoint"))
@@ -172,9 +174,22 @@ class Trainer:
                 raise
             source, final = self.steering.end_source, self.checkpoints.final_name(reason)
             checkpoint = self.save(reason, final, source) if final else None
+            self._score_held_out(reason)
             ended = RunEnded(reason, self.epoch, self.step, self.early_stop.best_or_none, checkpoint, source)
             self.emit(ended)
             return ended
+
+    def _score_held_out(self, reason: EndReason) -> None:
+        """Score the best checkpoint on the test split once, on rank 0; a failure there is said, never fatal."""
+        if not self.world.is_main:
+            return
+        try:
+            self.test_evaluation = held_out_evaluation(self.run_dir, self.data, reason, self.epoch, self.step)
+        except (InputError, RuntimeError) as error:
+            self.emit(ErrorEvent(f"test split not evaluated: {str(error).splitlines()[0]}", self.epoch, self.step))
+            return
+        if self.test_evaluation is not None:
+            self.emit(self.test_evaluation)
 
     def _train(self) -> EndReason:
         """Epochs until the configured number, or the first outcome that ends the run."""

@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 
 from engine.commands.compare import RunStats
 
-COLUMNS = ("run", "best val", "best ep", "skill (95% CI)", "acc", "verdict", "samples/s", "duration")
+COLUMNS = ("run", "best val", "best ep", "skill (95% CI)", "acc", "test skill (95% CI)", "verdict", "samples/s", "duration")
 DASH = "–"
 
 
@@ -32,11 +32,16 @@ def duration(seconds: float | None) -> str:
 
 def skill_text(stats: RunStats) -> str:
     """'+3.1% (+1.0…+5.2)', the interval only where the log holds what it needs."""
-    if stats.skill is None:
+    return interval_text(stats.skill, stats.skill_low, stats.skill_high)
+
+
+def interval_text(value: float | None, low: float | None, high: float | None) -> str:
+    """A share with its 95% interval in points, e.g. '+3.1% (+1.0…+5.2)'; '–' without a value."""
+    if value is None:
         return DASH
-    if stats.skill_low is None or stats.skill_high is None:
-        return f"{stats.skill:+.1%}"
-    return f"{stats.skill:+.1%} ({stats.skill_low * 100:+.1f}…{stats.skill_high * 100:+.1f})"
+    if low is None or high is None:
+        return f"{value:+.1%}"
+    return f"{value:+.1%} ({low * 100:+.1f}…{high * 100:+.1f})"
 
 
 def swatch(label: str, color: tuple[int, int, int] | None, glyph: str) -> Text:
@@ -46,7 +51,7 @@ def swatch(label: str, color: tuple[int, int, int] | None, glyph: str) -> Text:
 
 
 class CompareTable(DataTable):
-    """Best val, best epoch, skill with its interval, accuracy, verdict, samples/s and duration per run."""
+    """Best val, best epoch, skill with its interval, accuracy, held-out test skill, verdict, samples/s and duration."""
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -58,7 +63,8 @@ class CompareTable(DataTable):
         self.clear()
         for label, s in rows:
             self.add_row(label, number(s.best_val, ".4f"), DASH if s.best_epoch is None else str(s.best_epoch),
-                         skill_text(s), number(s.val_acc, ".1%"), Text(s.verdict), number(s.samples_per_s, ",.0f"),
+                         skill_text(s), number(s.val_acc, ".1%"), interval_text(s.test_skill, s.test_low, s.test_high),
+                         Text(s.verdict), number(s.samples_per_s, ",.0f"),
                          duration(s.duration_s))
         if rows:
             self.move_cursor(row=min(cursor, len(rows) - 1))

@@ -14,7 +14,7 @@ from engine.commands.runs import RunStatus
 from engine.events import EndReason
 from tui.widgets.compare_table import DASH, number
 
-BASE_COLUMNS = ("✓", "run", "state", "started", "epochs", "best val", "best ep", "skill", "acc", "finding")
+BASE_COLUMNS = ("✓", "run", "state", "started", "epochs", "best val", "best ep", "skill", "acc", "test skill", "finding")
 STATE_STYLES = {RunStatus.RUNNING: "green", RunStatus.PAUSED: "yellow", RunStatus.CRASHED: "red", EndReason.ERROR: "red"}
 
 
@@ -29,7 +29,8 @@ def _numeric(values: list[str]) -> pd.Series:
 
 
 class RunsTable(DataTable):
-    """Id, state, the differing knobs, start, epochs, best val and its epoch, skill, accuracy, worst finding."""
+    """Id, state, the differing knobs, start, epochs, best val and its epoch, skill, accuracy, held-out test skill,
+    worst finding."""
 
     def __init__(self) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True)
@@ -66,7 +67,7 @@ class RunsTable(DataTable):
             "started": [r.summary.started for r in runs], "epochs": [r.summary.epoch for r in runs],
             "best val": [r.summary.best_val for r in runs], "best ep": [r.summary.best_epoch for r in runs],
             "skill": [r.summary.skill for r in runs], "acc": [r.summary.val_acc for r in runs],
-            "finding": [r.summary.finding for r in runs],
+            "test skill": [r.summary.test_skill for r in runs], "finding": [r.summary.finding for r in runs],
             **{name: _numeric(values).to_numpy() for name, values in knobs.items()}}, index=[r.path for r in runs])
         text = {path: self._cells(run, knobs, i, marked) for i, (path, run) in enumerate(zip(raw.index, runs))}
         if self.filter_text:
@@ -96,4 +97,4 @@ class RunsTable(DataTable):
         return [Text("●" if run.path in marked else " ", style="bold"), Text(s.run_id),
                 Text(s.state, style=STATE_STYLES.get(s.state, "")), *(Text(values[index]) for values in knobs.values()),
                 _started(s.started), progress, number(s.best_val, ".4f"), DASH if s.best_epoch is None else str(s.best_epoch),
-                number(s.skill, "+.1%"), number(s.val_acc, ".1%"), Text(s.finding)]
+                number(s.skill, "+.1%"), number(s.val_acc, ".1%"), number(s.test_skill, "+.1%"), Text(s.finding)]

@@ -5,25 +5,33 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from engine.events import TestEvaluation
 from engine.health import Finding
+from engine.held_out_text import held_out_summary
 
 STYLES = {"critical": "bold white on red", "warning": "bold black on yellow", "info": "bold black on cyan",
-          "ok": "bold black on green", "n/a": "dim"}
+          "ok": "bold black on green", "n/a": "dim", "test": "bold white on blue"}
 
 
 class StatusPanel(Static):
-    """The health module's verdicts on the run so far."""
+    """The health module's verdicts on the run so far; once the run has ended, its held-out test scores first."""
 
     DEFAULT_CSS = "StatusPanel { height: auto; }"
     _shown: Text | None = None
 
-    def show(self, findings: list[Finding], can_apply: bool, fatal_error: str = "", limit: int = 6) -> None:
-        """Render a fatal error, then the most severe findings first; `ok` ones collapse into one line."""
+    def show(self, findings: list[Finding], can_apply: bool, fatal_error: str = "", limit: int = 6,
+             test: TestEvaluation | None = None) -> None:
+        """Render a fatal error or the test scores, then the most severe findings first; `ok` ones collapse into one line."""
         text = Text()
         if fatal_error:
             text.append(" FAILED ", style=STYLES["critical"])
             text.append(f" {fatal_error}\n")
             text.append("   the run has ended; checkpoints already saved are kept\n", style="bold")
+        if test is not None:
+            scores, strategy = held_out_summary(test)
+            text.append(" TEST ", style=STYLES["test"])
+            text.append(f" {scores}\n")
+            text.append(f"   {strategy}\n", style="dim")
         alarms = [f for f in findings if f.severity in ("critical", "warning", "info")]
         fine = [f.rule for f in findings if f.severity == "ok"]
         remedy_shown = False
