@@ -48,9 +48,7 @@ def wrap_cell(cell: Text, width: int, hang: int = 0) -> Text:
     for line in lines:
         line.rstrip()
     if len(lines) > MAX_LINES:
-        rest = Text(" ").join(lines[MAX_LINES - 1:])
-        rest.truncate(width - hang, overflow="ellipsis")
-        lines = [*lines[:MAX_LINES - 1], rest]
+        lines = [*lines[:MAX_LINES - 1], _cut_at_word(Text(" ").join(lines[MAX_LINES - 1:]), width - hang)]
     indent = Text(" " * hang)
     return Text("\n").join([prefix + lines[0], *(indent + line for line in lines[1:])])
 
@@ -72,20 +70,36 @@ def fit_columns(headers: list[Header], rows: list[list[Text]], space: int, elast
     if _total(widths) > space:
         titles = [h.short or h.long for h in headers]
         widths = natural_widths(titles, rows)
-    fitted_rows = [list(row) for row in rows]
+    natural = list(widths)
     for column in elastic:
         overflow = _total(widths) - space
         if overflow <= 0:
             break
         i = column.index
         floor = column.floor or max((_longest_word(row[i]) + column.hang for row in rows), default=0)
-        target = max(floor, Text(titles[i]).cell_len, widths[i] - overflow)
-        if target < widths[i]:
-            widths[i] = target
+        widths[i] = max(floor, Text(titles[i]).cell_len, widths[i] - overflow)
+    for column in elastic:  # a column shrunk to its floor before the next gave way gets the room left back
+        spare = space - _total(widths)
+        if spare <= 0:
+            break
+        widths[column.index] = min(natural[column.index], widths[column.index] + spare)
+    fitted_rows = [list(row) for row in rows]
+    for column in elastic:
+        if widths[column.index] < natural[column.index]:
             for row in fitted_rows:
-                row[i] = wrap_cell(row[i], target, column.hang)
+                row[column.index] = wrap_cell(row[column.index], widths[column.index], column.hang)
     heights = [max((len(cell.plain.split("\n")) for cell in row), default=1) for row in fitted_rows]
     return Fitted(titles, widths, fitted_rows, heights)
+
+
+def _cut_at_word(text: Text, width: int) -> Text:
+    """`text` cut to `width` cells ending in '…', at a space where one falls in the second half, so no value is cut."""
+    plain = text.plain
+    space = plain.rfind(" ", 0, width - 1)
+    end = space if space >= width // 2 else width - 1
+    cut = text[:end]
+    cut.rstrip()
+    return cut + Text(" …" if space >= width // 2 else "…")
 
 
 def _longest_word(cell: Text) -> int:

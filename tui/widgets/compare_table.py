@@ -13,9 +13,9 @@ from tui.widgets.column_fit import Elastic, Header, fit_columns
 
 HEADERS = [Header("run"), Header("best val", "val"), Header("best ep", "ep"), Header("skill (95% CI)", "skill (CI)"),
            Header("acc"), Header("verdict"), Header("samples/s", "smp/s"), Header("duration", "time")]
-# What gives way when the columns do not fit, in this order: the run's label (under its swatch), the verdict, the
-# skill's interval; numbers never wrap.
-ELASTIC = [Elastic(0, floor=12, hang=2), Elastic(5), Elastic(3)]
+# What gives way when the columns do not fit, in this order: the verdict and the skill's interval wrap at their space,
+# then the run's label (under its swatch), which gets back whatever room is left; numbers never wrap.
+ELASTIC = [Elastic(5), Elastic(3), Elastic(0, floor=12, hang=2)]
 DASH = "–"
 
 
