@@ -5,7 +5,7 @@ import numpy as np
 from rich.text import Text
 
 from engine.events import Paused, StepEvent
-from engine.health import RULES, Finding
+from engine.health import RULES, Finding, Suggestion
 from engine.health.passing import PASSING, passing_phrase
 from engine.store.history import History
 from tests import histories
@@ -13,6 +13,7 @@ from tests.conftest import wait_until
 from tests.test_logs import write_log
 from tui.launch import dashboard_app, replay_app
 from tui.widgets.column_fit import Elastic, Header, fit_columns, wrap_cell
+from tui.widgets.footer_state import pause_key_label, remedy_key_state
 from tui.widgets.loss_chart import legend_headroom
 from tui.widgets.run_header import RunHeader, data_text
 
@@ -101,3 +102,12 @@ async def test_passing_rules_read_as_passing_with_the_rule_after_the_phrase():
         await pilot.pause()
         assert str(panel.render()) == " ✓ no NaN or explosion (exploding)\n ✓ regularisation balanced (over_regularised)\n"
         assert "OK" not in str(panel.render())
+
+
+def test_the_footer_keys_follow_the_run_state():
+    paused = histories.history_of(histories.paused_run())
+    running = histories.history_of(histories.healthy_run())
+    assert (pause_key_label(paused), pause_key_label(running)) == ("Resume", "Pause")
+    remedy = Finding.warning("overfitting", "gap widening", remedy=Suggestion("dropout", 0.4))
+    assert remedy_key_state([remedy]) is True
+    assert remedy_key_state([Finding.ok("exploding", "fine"), Finding.warning("plateau", "flat")]) is None
