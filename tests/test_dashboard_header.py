@@ -19,7 +19,7 @@ async def test_replay_header_has_no_stale_total_or_eta(tmp_path):
         await pilot.press("home", "right", "right")
         await wait_until(pilot, lambda: app.cursor == 3)
         header = str(app.query_one("#header").render())
-        assert " REPLAY  epoch 3 ·" in header and "/40" not in header and "ETA" not in header
+        assert header.startswith(" REPLAY  20261125-120000-demo · epoch 3\n") and "/40" not in header and "ETA" not in header
         assert "epoch 3/10 · stopped · 2 epochs/s" in str(app.query_one("#replay-bar").render())
         assert not app.query_one("#progress").display
 
@@ -45,4 +45,6 @@ async def test_live_header_shows_the_thread_count_before_and_after_the_first_epo
         app.redraw()
         header = str(app.query_one("#header").render())
         assert " epoch 1/100 · ETA" in header and "2,500 samples/s · 3 thr ·" in header
-        assert header.index("3 thr") < 80  # visible at 80 columns, ahead of the run id
+        first, second = header.split("\n")
+        assert len(first) <= 80 and start.run_id in first  # state, run id, epoch and ETA: never cut at 80 columns
+        assert second.index("3 thr") < 80  # visible at 80 columns, ahead of the device and data

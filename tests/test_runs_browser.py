@@ -198,3 +198,73 @@ def test_compare_snapshot_120x40(snap_compare, logs, pinned_health):
 def test_compare_snapshot_skill_with_ema(snap_compare, logs, pinned_health):
     assert snap_compare(_finished_compare(logs), terminal_size=(120, 40), run_before=_drawn, press=["m", "m", "m", "e"])
 
+
+
+@pytest.fixture
+def uneven_legends(tmp_path, monkeypatch):
+    """Two runs whose legends name three knobs and a Keras CSV named by its file: legends of very different lengths."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    root = tmp_path / "uneven"
+    (tmp_path / "keras_run.csv").write_text(KERAS)
+    paths = [write_run(root, "20261124-090000-a", training__learning_rate=0.001, start_time=DAY),
+             write_run(root, "20261124-100000-d", training__learning_rate=0.0005, model__dropout=0.35,
+                       training__weight_decay=0.00001, slope=0.004, start_time=DAY + 3600),
+             tmp_path / "keras_run.csv"]
+    yield [str(p) for p in paths]
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+@pytest.fixture
+def pinned_health_with_csv(pinned_health, monkeypatch):
+    """As pinned_health, for a set that holds a CSV without baselines (no skill, so no interval)."""
+    def interval(history, row):
+        skill = history.skill(row)
+        return None if skill is None else (skill, skill - 0.03, skill + 0.03, 1600)
+
+    monkeypatch.setattr("engine.commands.compare.skill_interval", interval)
+
+
+def table_text(table: CompareTable) -> str:
+    """What the table draws, line by line."""
+    return "\n".join("".join(segment.text for segment in table.render_line(y)) for y in range(table.size.height))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_every_compare_cell_shows_whole_at_80_and_120_columns(uneven_legends, pinned_health_with_csv, size):
+    app = compare_app(uneven_legends)
+    async with app.run_test(size=size) as pilot:
+        await _drawn(pilot)
+        table = app.screen.query_one(CompareTable)
+        await wait_until(pilot, lambda: table.row_count == 3 and table.virtual_size.width > 0)
+        assert table.virtual_size.width <= table.size.width  # nothing scrolled out of sight
+        drawn = table_text(table)
+        for row in range(table.row_count):
+            for cell in table.get_row_at(row):
+                words = str(cell).split()
+                assert all(word in drawn or word.endswith("…") for word in words), (str(cell), drawn)
+        assert "(+4.5…+10.5)" in drawn and "1m04s" in drawn and "■ keras_run" in drawn
+
+
+async def test_the_browser_and_the_compare_view_agree_on_each_runs_finding_and_skill(logs):
+    app = runs_app("logs", ["keras_run.csv"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        table = screen.query_one(RunsTable)
+        names = table.column_names()
+        browser_rows = {str(table.get_row_at(i)[1]): table.get_row_at(i) for i in range(table.row_count)}
+        await pilot.press("space", "space", "space", "space", "space", "c")  # space marks a row and moves down
+        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen) and not app.screen._dirty)
+        compare = app.screen
+        for run, stats in zip(compare.runs, compare._stats):
+            row = browser_rows[run.run_id]
+            assert str(row[names.index("finding")]) == stats.verdict
+            browser_skill = str(row[names.index("skill")])
+            assert browser_skill == ("–" if stats.skill is None else f"{stats.skill:+.1%}")
+        assert len(compare.runs) == 5 and {s.verdict for s in compare._stats} == {"ok"}  # the foreign CSV too
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_compare_snapshot_uneven_legends(snap_compare, uneven_legends, pinned_health_with_csv, size):
+    assert snap_compare(compare_app(uneven_legends), terminal_size=size, run_before=_drawn)

@@ -3,6 +3,8 @@
 import pytest
 
 from engine.events import StepEvent
+from engine.health import Finding
+from engine.health.passing import PASSING
 from tests import histories
 from tests.test_dashboard_chart import DEFAULT_BASELINES, near_baseline_run
 from tests.test_logs import write_log
@@ -71,3 +73,11 @@ def test_skill_view(snap_compare, run, size):
 def test_loss_view_with_baselines_and_ema(snap_compare, run):
     events = early_default_run() if run == "early_default" else fast_descent_run()
     assert snap_compare(dashboard_app(histories.history_of(events)), terminal_size=(120, 40), press=["v", "e"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_status_panel_with_only_passing_rules(snap_compare, monkeypatch, size):
+    """Every rule passing: dim ticks with the rule's name after the phrase where it fits, no alarm-coloured OK."""
+    monkeypatch.setattr("tui.app.run_rules", lambda history: [Finding.ok(rule, "fine") for rule in PASSING])
+    app = dashboard_app(histories.history_of(histories.healthy_run()))
+    assert snap_compare(app, terminal_size=size)

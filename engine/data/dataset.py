@@ -55,7 +55,8 @@ def load_source_prices(config: Config) -> tuple[pd.DataFrame, str, list[str]]:
         return synthetic_prices(config.data.synthetic, config.seed), f"synthetic(signal={config.data.synthetic.signal})", []
     path = BUNDLED_PRICES if source == "bundled" else source
     frame, notices = read_price_csv(path, config.data.date_format if source != "bundled" else None)
-    name = "bundled Quandl WIKI (AAPL, IBM, MSFT, GOOG, FB)" if source == "bundled" else str(source)
+    # The file's name only: it holds FB too, which the default tickers leave out; the summary lists the tickers trained.
+    name = "bundled Quandl WIKI" if source == "bundled" else str(source)
     return select_tickers(frame, config.data.tickers, str(path)), name, notices
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from engine.health import (baseline, explosion, frozen, knob_changes, overfitting, progress, regularisation, stability,
                            step_evidence)
 from engine.health.findings import SEVERITY_ORDER, Finding, Suggestion
+from engine.health.passing import passing_phrase
 from engine.health.remedies import gate
 from engine.store.history import History
 
@@ -36,4 +37,4 @@ def top_suggestion(findings: list[Finding]) -> tuple[Finding, Suggestion] | None
     return None
 
 
-__all__ = ["Finding", "Suggestion", "run_rules", "top_suggestion", "SEVERITY_ORDER", "RULES"]
+__all__ = ["Finding", "Suggestion", "run_rules", "top_suggestion", "passing_phrase", "SEVERITY_ORDER", "RULES"]

@@ -1,4 +1,5 @@
-"""Health findings, coloured by severity, with evidence and the key that applies the remedy."""
+"""Health findings, coloured by severity, with evidence and the key that applies the remedy; rules that pass are dim
+ticks that read as passing ('✓ no NaN or explosion'), the rule's name after the phrase."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from rich.text import Text
 from textual.widgets import Static
 
 from engine.events import TestEvaluation
-from engine.health import Finding
+from engine.health import Finding, passing_phrase
 from engine.held_out_text import held_out_summary
 
 STYLES = {"critical": "bold white on red", "warning": "bold black on yellow", "info": "bold black on cyan",
           "ok": "bold black on green", "n/a": "dim", "test": "bold white on blue"}
+PASS_MARK = "✓"
 
 
 class StatusPanel(Static):
@@ -18,10 +20,18 @@ class StatusPanel(Static):
 
     DEFAULT_CSS = "StatusPanel { height: auto; }"
     _shown: Text | None = None
+    _last: tuple | None = None
+
+    def on_resize(self) -> None:
+        """Whether a passing rule's name fits beside its phrase depends on the width."""
+        if self._last is not None:
+            self.show(*self._last)
 
     def show(self, findings: list[Finding], can_apply: bool, fatal_error: str = "", limit: int = 6,
              test: TestEvaluation | None = None) -> None:
-        """Render a fatal error or the test scores, then the most severe findings first; `ok` ones collapse into one line."""
+        """Render a fatal error or the test scores, then the most severe findings first; `ok` ones follow, one dim
+        line each."""
+        self._last = (findings, can_apply, fatal_error, limit, test)
         text = Text()
         if fatal_error:
             text.append(" FAILED ", style=STYLES["critical"])
@@ -46,9 +56,15 @@ class StatusPanel(Static):
                 remedy_shown = True
                 key = "press a to" if can_apply else "replay only:"
                 text.append(f"   remedy: {key} {finding.suggestion.label}\n", style="bold")
-        if fine:
-            text.append(" OK ", style=STYLES["ok"])
-            text.append(" " + ", ".join(fine) + "\n")
+        width = self.size.width or 10 ** 6  # not laid out yet: on_resize draws again
+        for rule in fine:
+            phrase, name = f" {PASS_MARK} {passing_phrase(rule)}", f" ({rule})"
+            text.append(phrase[:3], style="green")
+            text.append(phrase[3:], style="dim")
+            if phrase == f" {PASS_MARK} {rule}" or len(phrase) + len(name) > width:
+                text.append("\n")  # the name says nothing more, or would wrap: one line per rule reads faster
+            else:
+                text.append(name + "\n", style="dim italic")
         if not findings:
             text.append("waiting for the first epoch…", style="dim")
         if text != self._shown:

@@ -1,4 +1,5 @@
-"""One line under the header: the current epoch's steps as a progress bar, steps/s and the epoch's ETA."""
+"""One line under the header: the current epoch's steps as a progress bar, steps/s and the epoch's ETA; where the
+step samples carry no position (a followed log's), the run's progress in epochs instead."""
 
 from __future__ import annotations
 
@@ -43,9 +44,26 @@ class StepProgressBar(Horizontal):
             waiting = f"epoch {done} done, next starting" if done else "waiting for the first step"
             label.update("paused" if history.state is RunState.PAUSED else waiting + "…", layout=False)
             return
+        if step.batches <= 0:  # no position in the sample: its epoch rows move this bar, so look at them every time
+            self._show_epochs(history, bar, label)
+            return
         if step is self._seen:
             return
         self._seen = step
         progress = self.meter.add(step)
         bar.update(total=max(1, step.batches), progress=step.batch)
         label.update(progress.text() + (" · paused" if history.state is RunState.PAUSED else ""), layout=False)
+
+    @staticmethod
+    def _show_epochs(history: History, bar: ProgressBar, label: Label) -> None:
+        """Epochs done of the planned total: a followed log's step samples keep only the step and the loss."""
+        rows = history.rows()
+        done = rows[-1].epoch if rows else 0
+        total = rows[-1].epochs if rows else 0
+        bar.update(total=max(1, total or done), progress=done)
+        if not done:
+            label.update("following the log · waiting for the first epoch", layout=False)
+            return
+        paused = " · paused" if history.state is RunState.PAUSED else ""
+        label.update(f"epoch {done}/{total} done · epoch {done + 1} in progress{paused}" if total and done < total
+                     else f"epoch {done} done{paused}", layout=False)
