@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _options(args: argparse.Namespace):
     """The run options of `dashboard` and `train`."""
-    from engine.commands.trainer_setup import RunOptions
+    from engine.commands.run_plan import RunOptions
 
     threads = [f"threads={args.threads}"] if args.threads else []  # argparse checked it: the label is never blamed
     return RunOptions(args.config, args.data, args.epochs, args.resume, [*args.overrides, *threads], args.run_dir)
@@ -130,9 +130,9 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return start_detached(_options(args))
     if args.command == "train":
-        from engine.commands.headless import train_headless
+        from engine.commands.trainer_process import serve_then_train
 
-        return train_headless(_options(args))
+        return serve_then_train(_options(args))
     if args.command == "runs" and args.tui:
         from tui.runs_app import runs_app
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from engine.events import (CheckpointSaved, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded,
-                           RunStarted, StepEvent)
+                           RunStarted, StartupPhase, StepEvent)
 from engine.event_text import AUTOMATIC_SAVES, narrate
 from engine.knobs import KNOBS, knob_values
 
@@ -63,6 +63,7 @@ class History:
     last_step: StepEvent | None = None
     last_autosave: CheckpointSaved | None = None
     source_format: str = "stockpred"
+    phase: str = ""  # what a starting trainer process is doing, until its run_start
 
     @property
     def config(self) -> dict:
@@ -132,7 +133,10 @@ class History:
         for said in narrate(event):
             if not said.routine:
                 self.log.append(LogLine(event.time, said.severity, said.text))
-        if isinstance(event, RunStarted):
+        if isinstance(event, StartupPhase):  # a (re)start under way: whatever ended before, the run is starting again
+            self.state, self.ended, self.phase = RunState.WAITING, None, event.phase
+        elif isinstance(event, RunStarted):
+            self.phase = ""
             self.run, self.state, self.ended, self.fatal_error = event, RunState.RUNNING, None, ""
             self.hparams = knob_values(event.config)
             self.hparams.update(event.hparams or {})  # a resumed run trains with the checkpoint's values, not the config's

@@ -46,6 +46,8 @@ class RunHeader(Static):
         label, style = BADGES.get(state, (state.upper(), "bold"))
         if state is RunState.ENDED and history.ended is not None and history.ended.reason == EndReason.ERROR:
             label, style = FAILED
+        if state is RunState.WAITING and rows:  # a resumed run starting again: not FINISHED, not a new run
+            label = "RESUMING"
         threads = run.data.get("threads") if run is not None else None
         if rows and rows[-1].threads:  # `threads: auto` may change at an epoch end
             threads = rows[-1].threads
@@ -53,6 +55,8 @@ class RunHeader(Static):
         text.append(f" {label} ", style=style)
         if mode_badge == "attached":
             text.append(" attached", style="bold magenta")
+        if history.state is RunState.WAITING and history.phase:
+            text.append(f" {history.phase}…", style="bold yellow")
         if history.state is RunState.PAUSED and history.pause_reason not in ("", "user"):
             text.append(f" ({history.pause_reason})", style="bold red")
         # Progress first: at 80 columns the long data description is what gets cut, not the epoch or ETA.
