@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 
 from engine.commands.farewell import farewell
@@ -104,8 +103,8 @@ def _after_failed_start(app: LiveDashboard, source: TrainerProcessSource) -> int
     line = app.startup_error or f"error: {app.history.fatal_error}"
     print(line if line.startswith("error: ") else f"error: {line}", file=sys.stderr)
     status = source.exit_status(STARTUP_EXIT_WAIT_S)
-    if source.plan.fresh and status is not None:
-        shutil.rmtree(source.plan.run_dir, ignore_errors=True)
+    if status is not None:
+        source.plan.remove()
     return status if status in (1, 2) else 2
 
 

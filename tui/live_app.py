@@ -151,6 +151,18 @@ class LiveDashboard(DashboardApp):
         if self._control(self.controls.set, name, value, source):
             self.requested[name] = value
 
+    def knob(self, name: str) -> float | None:
+        """The value last asked for, else the one in force; None (and a notice) while the trainer is still starting."""
+        value = self.requested.get(name, self.history.hparams.get(name))
+        if value is None:
+            self.notify("the trainer is still starting; try again in a moment", severity="warning", timeout=3)
+        return value
+
+    def _step(self, name: str, direction: int) -> None:
+        value = self.knob(name)
+        if value is not None:
+            self._send(name, KNOBS[name].stepped(value, direction))
+
     def action_toggle_pause(self) -> None:
         """Pause at the next step, or resume."""
         if not self.live:
@@ -159,15 +171,15 @@ class LiveDashboard(DashboardApp):
 
     def action_lr_up(self) -> None:
         """Raise the learning rate by the knob's key step."""
-        self._send("lr", KNOBS["lr"].stepped(self.requested["lr"], 1))
+        self._step("lr", 1)
 
     def action_lr_down(self) -> None:
         """Lower the learning rate by the knob's key step."""
-        self._send("lr", KNOBS["lr"].stepped(self.requested["lr"], -1))
+        self._step("lr", -1)
 
     def action_dropout_step(self, direction: int) -> None:
         """Dropout one key step up or down, kept inside the knob's range."""
-        self._send("dropout", KNOBS["dropout"].stepped(self.requested["dropout"], direction))
+        self._step("dropout", direction)
 
     def action_set_value(self, name: str) -> None:
         """Ask for an exact value in a dialog that validates it."""
@@ -178,7 +190,9 @@ class LiveDashboard(DashboardApp):
             if value is not None:
                 self._send(name, value)
 
-        current = f"{self.requested[name]:g}"
+        if self.knob(name) is None:
+            return
+        current = f"{self.knob(name):g}"
         self.push_screen(ValueDialog(f"New {KNOBS[name].label} (now {current})", current, lambda t: validate_knob(name, t)), done)
 
     def action_apply_remedy(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,22 @@ class RunPlan:
     run_dir: Path
     fresh: bool
     control_socket: bool = True
+    made_log_dir: bool = False  # the log directory itself is new: a failed start removes it too
+
+    def remove(self) -> None:
+        """A new run that failed before training leaves nothing behind (its directory, and a log_dir made for it)."""
+        if self.fresh:
+            remove_new_run(self.run_dir, self.made_log_dir)
+
+
+def remove_new_run(run_dir: Path, made_log_dir: bool) -> None:
+    """Delete a new run's directory, and its log directory when that was made for it and is now empty."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    if made_log_dir:
+        try:
+            run_dir.parent.rmdir()
+        except OSError:
+            pass  # another run arrived meanwhile: not ours to remove
 
 
 def check_resume_options(resume: str | None, config_path: str | None) -> None:
@@ -78,6 +95,8 @@ def plan_run(options) -> RunPlan:
         continued = continued_run_dir(options.resume)
         if continued is not None:
             return RunPlan(continued, fresh=False)
-        return RunPlan(new_run_dir(_resume_log_dir(overrides)), fresh=True)
+        log_dir = _resume_log_dir(overrides)
+        return RunPlan(new_run_dir(log_dir), fresh=True, made_log_dir=not Path(log_dir).exists())
     config = client_config(options.config, overrides)
-    return RunPlan(new_run_dir(config.log_dir), fresh=True, control_socket=config.control_socket)
+    made = not Path(config.log_dir).exists()
+    return RunPlan(new_run_dir(config.log_dir), fresh=True, control_socket=config.control_socket, made_log_dir=made)

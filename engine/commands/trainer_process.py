@@ -7,10 +7,10 @@ A new run whose directory this process made, and that fails before it trains, le
 
 from __future__ import annotations
 
-import shutil
 import signal
+from pathlib import Path
 
-from engine.commands.run_plan import client_config
+from engine.commands.run_plan import client_config, remove_new_run
 from engine.control.channel import ControlChannel
 from engine.events import EndReason, ErrorEvent, RunEnded, StartupPhase
 from engine.training.run_resources import RunResources
@@ -28,10 +28,12 @@ class StartupInterrupted(Exception):
 class EarlyRun:
     """A run opened before the trainer exists: its resources, its controls, and the phases it announces."""
 
-    def __init__(self, resources: RunResources, controls: ControlChannel, made_here: bool) -> None:
+    def __init__(self, resources: RunResources, controls: ControlChannel, made_here: bool,
+                 made_log_dir: bool = False) -> None:
         self.resources = resources
         self.controls = controls
         self.made_here = made_here
+        self.made_log_dir = made_log_dir
         self.handed_over = False  # once the Trainer exists, it closes the run on every path
 
     def phase(self, text: str) -> None:
@@ -52,7 +54,7 @@ class EarlyRun:
             run_dir = self.resources.run_dir
             self.resources.close()
             if self.made_here and run_dir is not None:
-                shutil.rmtree(run_dir, ignore_errors=True)
+                remove_new_run(run_dir, self.made_log_dir)
 
 
 def _raise_interrupted(signum, frame) -> None:
@@ -67,11 +69,12 @@ def open_early(options) -> EarlyRun | None:
     config = client_config(options.config, options.labelled_overrides())
     controls = ControlChannel()
     resources = RunResources(config, SINGLE, controls, None, options.run_dir)
+    made_log_dir = not Path(config.log_dir).exists()
     try:
         resources.open()
     except OSError:
         return None
-    return EarlyRun(resources, controls, made_here=options.run_dir is None)
+    return EarlyRun(resources, controls, made_here=options.run_dir is None, made_log_dir=made_log_dir)
 
 
 def serve_then_train(options) -> int:
