@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import signal
 import sys
 import threading
@@ -24,13 +25,20 @@ class PtyProcess:
         if self.pid == 0:  # the child: its controlling terminal is the pty
             os.environ.update({**SIZE, **(env or {})})
             os.execv(sys.executable, [sys.executable, "-m", "tui.cli", *argv])
+        self._closing = threading.Event()
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
 
     def _drain(self) -> None:
+        # select, not a blocking read: a read in progress would hold the pty open past os.close (no hang-up until
+        # the child next writes)
         try:
-            while chunk := os.read(self.master, 65536):
-                self.output.extend(chunk)
+            while not self._closing.is_set():
+                if select.select([self.master], [], [], 0.05)[0]:
+                    chunk = os.read(self.master, 65536)
+                    if not chunk:
+                        return
+                    self.output.extend(chunk)
         except OSError:
             pass  # the terminal closed
 
@@ -44,6 +52,8 @@ class PtyProcess:
 
     def hang_up(self) -> float:
         """Close the terminal (the kernel sends SIGHUP, then SIGCONT); returns when it happened."""
+        self._closing.set()
+        self._reader.join()
         os.close(self.master)
         return time.monotonic()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from engine.errors import EnvironmentProblem, InputError
@@ -180,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "dashboard")
     args = build_parser().parse_args(argv)
+    if args.command != "train":
+        # A UI holds no training: a hang-up ends it at once, even when started from a shell that ignores SIGHUP.
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
     try:
         return dispatch(args)
     except InputError as error:
