@@ -49,6 +49,14 @@ class RunStarted(Event):
 
 
 @dataclass
+class StartupPhase(Event):
+    """The trainer process is getting ready: importing torch, loading prices, building windows, building the model."""
+
+    kind: ClassVar[str] = "starting"
+    phase: str
+
+
+@dataclass
 class StepEvent(Event):
     """A throttled sample of the training loss; `step` and `loss` stay last for fast parsing."""
 

@@ -64,3 +64,29 @@ def kill_quietly(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def trainer_pid(run_dir: Path) -> int:
+    """The pid of the process that trains a run, from its control socket's hello."""
+    from engine.control.client import ControlClient
+
+    def ask() -> int | None:
+        try:
+            client = ControlClient(Path(run_dir) / "control.sock", "test", backlog=False)
+        except Exception:
+            return None
+        try:
+            return int(client.hello["pid"])
+        finally:
+            client.close()
+
+    return wait_for(ask, "the trainer answers on its socket")
+
+
+def stop_run(run_dir: Path) -> None:
+    """Ask a live run to stop, over its socket."""
+    from engine.control.client import ControlClient
+
+    client = ControlClient(Path(run_dir) / "control.sock", "test", backlog=False)
+    client.stop()
+    client.close()

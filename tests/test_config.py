@@ -139,6 +139,9 @@ def loader_calls(monkeypatch):
 
     monkeypatch.setattr(config_module, "load_config", spy)
     monkeypatch.setattr(trainer_setup, "load_config", spy)
+    import engine.commands.run_plan as run_plan  # the trainer process and the dashboard check a new run's config here
+
+    monkeypatch.setattr(run_plan, "load_config", spy)
     return calls
 
 

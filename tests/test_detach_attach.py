@@ -1,5 +1,6 @@
 """End to end: `train --detach`, a Pilot-driven `attach` that pauses, sets lr and detaches, a second attach that sees it and stops."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,8 @@ SIZE = (100, 30)
 
 
 def background_pid(run_dir: Path) -> int:
-    start = next(e for e in events(run_dir) if e["type"] == "run_start")
-    return wait_for(lambda: _server_pid(run_dir), "the background run's pid") or start
+    """The trainer process's pid, from its socket's hello (detach returns once the socket answers)."""
+    return wait_for(lambda: _server_pid(run_dir), "the background run's pid")
 
 
 def _server_pid(run_dir: Path) -> int | None:
@@ -67,9 +68,18 @@ async def test_detach_then_attach_steer_detach_and_stop_from_a_second_attach(tmp
     assert not (run_dir / "control.sock").exists()
 
 
-def test_detach_reports_a_data_error_in_the_foreground(tmp_path, capsys):
+def test_detach_returns_before_the_data_load_and_a_data_error_lands_in_the_run(tmp_path, capsys):
+    """`--detach` returns once the socket answers; a bad CSV then ends the run as error, in console.log and `runs`."""
     bad = tmp_path / "prices.csv"
     bad.write_text("Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,1\n")
-    code = main(["train", "--detach", "--data", str(bad), *set_args([f"log_dir={tmp_path / 'logs'}"])])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "training did not start" in err and "Traceback" not in err
+    logs = tmp_path / "logs"
+    assert main(["train", "--detach", "--data", str(bad), *set_args([f"log_dir={logs}"])]) == 0
+    run_dir = only_run_dir(logs)
+    assert f"stockpred-tui attach {run_dir.name}" in capsys.readouterr().out
+    ended = wait_for(lambda: [e for e in events(run_dir) if e["type"] == "run_end"], "the run ends")[0]
+    message = next(e["message"] for e in events(run_dir) if e["type"] == "error")
+    assert ended["reason"] == "error" and str(bad) in message
+    wait_for(lambda: f"error: {message}" in (run_dir / "console.log").read_text(), "console.log says why")
+    assert main(["runs", "--json", "--log-dir", str(logs)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert json.dumps(listed).count(message) >= 1 and "error" in json.dumps(listed)

@@ -34,13 +34,18 @@ app = replay_app(str(run))
 from tui.runs_app import compare_app, runs_app
 codes.append(main(["compare", str(run), str(run), "--csv", str(run / "compare.csv")]))
 browser, compare = runs_app(str(run.parent)), compare_app([str(run)])
-assert codes == [0, 0, 0, 0, 0] and app.history.epochs and compare.runs, codes
+from tui.launch import client_app
+from engine.commands.run_plan import RunOptions
+dashboard, trainer = client_app(RunOptions(overrides=["data.source=synthetic", f"log_dir={run.parent}"]))
+import engine.commands.trainer_process, engine.commands.detach
+assert codes == [0, 0, 0, 0, 0] and app.history.epochs and compare.runs and trainer.plan.fresh, codes
 print("LOADED", sorted(m for m in ("torch", "textual") if m in sys.modules))
 """
 
 
 def test_light_clients_never_import_torch(tmp_path):
-    """attach, replay, runs (and its browser), compare, diagnose and export start fast: torch stays out of their import path."""
+    """The dashboard client, attach, replay, runs (and its browser), compare, diagnose, export and the trainer
+    process's first steps start fast: torch stays out of their import path."""
     result = subprocess.run([sys.executable, "-c", LIGHT_CLIENTS, str(tmp_path)], capture_output=True, text=True,
                             check=True, cwd=Path(__file__).parent.parent)
     assert result.stdout.strip().splitlines()[-1] == "LOADED ['textual']"

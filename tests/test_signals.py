@@ -1,18 +1,17 @@
-"""SIGTERM ends a run like Ctrl-C (interrupt.pt, run_end, exit 143), also during the last epoch and in the dashboard."""
+"""SIGTERM ends a run like Ctrl-C (interrupt.pt, run_end, exit 143), also during the last epoch; to a dashboard it detaches."""
 
 import os
-import pty
 import signal
 import subprocess
 import sys
-import threading
 
 from engine.control.channel import ControlChannel
 from engine.events import EpochEvent
 from engine.commands.trainer_setup import RunOptions, build_trainer
 from tests.conftest import TINY
-from tests.run_helpers import ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, set_args, wait_for
-from tests.test_hangup import drain
+from tests.run_helpers import (ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, pid_alive, set_args,
+                               trainer_pid, wait_for)
+from tests.pty_harness import PtyProcess
 
 
 def test_headless_sigterm_saves_logs_the_end_and_exits_143(tmp_path):
@@ -43,21 +42,25 @@ def test_an_interrupt_during_the_last_epochs_evaluation_is_honoured(tmp_path):
     assert ended.reason == "interrupted" and ended.epoch == 3 and ended.checkpoint.endswith("interrupt.pt")
 
 
-def test_dashboard_sigterm_takes_the_same_path(tmp_path):
+def test_sigterm_detaches_the_dashboard_and_ends_its_trainer_the_headless_way(tmp_path):
+    """SIGTERM to the dashboard detaches it (exit 143, the run goes on); SIGTERM to the trainer saves and ends."""
     logs = tmp_path / "logs"
-    pid, master = pty.fork()
-    if pid == 0:
-        os.execv(sys.executable, [sys.executable, "-m", "tui.cli", *set_args([*ENDLESS, f"log_dir={logs}"])])
-    threading.Thread(target=drain, args=(master,), daemon=True).start()
+    ui = PtyProcess(set_args([*ENDLESS, f"log_dir={logs}"]))
+    pid = None
     try:
         run_dir = wait_for(lambda: only_run_dir(logs), "the dashboard starts a run")
-        wait_for(lambda: epochs_logged(run_dir) >= 1, "a first epoch")
+        pid = trainer_pid(run_dir)
+        at_signal = wait_for(lambda: epochs_logged(run_dir), "a first epoch")
+        os.kill(ui.pid, signal.SIGTERM)
+        assert ui.wait(20) == 143
+        wait_for(lambda: epochs_logged(run_dir) >= at_signal + 2, "the run goes on without its dashboard")
         os.kill(pid, signal.SIGTERM)
-        _, status = os.waitpid(pid, 0)
+        wait_for(lambda: not pid_alive(pid), "the trainer ends")
     finally:
-        kill_quietly(pid)
-        os.close(master)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 143
+        ui.kill()
+        if pid:
+            kill_quietly(pid)
+    assert f"detached; run {run_dir.name} goes on" in ui.text()
     logged = events(run_dir)
-    assert logged[-1]["type"] == "run_end" and logged[-1]["reason"] == "interrupted"
+    assert logged[-1]["type"] == "run_end" and logged[-1]["reason"] == "interrupted" and logged[-1]["source"] == "SIGTERM"
     assert logged[-1]["checkpoint"].endswith("interrupt.pt")

@@ -87,7 +87,8 @@ def test_save_now_writes_a_loadable_checkpoint_and_stop_ends_the_run(tiny):
     assert len(saved) == 1 and saved[0].reason == "manual"
     state = load_checkpoint(saved[0].path)
     assert state["step"] == 0 and state["hparams"]["lr"] == 0.001
-    assert events[-1].kind == "run_end" and events[-1].reason == "stopped" and events[-1].checkpoint is None
+    # run_end names the checkpoint actually written (issue 25: it said none after a save & stop)
+    assert events[-1].kind == "run_end" and events[-1].reason == "stopped" and events[-1].checkpoint == saved[0].path
 
 
 def test_exact_resume_three_plus_three_equals_six(tiny, tmp_path):

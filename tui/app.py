@@ -15,6 +15,7 @@ from engine.commands.device_stats import provider_for
 from engine.events import ErrorEvent, HyperparamChanged, Paused, Resumed, RunEnded
 from engine.health import Finding, run_rules
 from engine.store.history import History
+from tui.client_exit import check_fault, guard_terminal, write_crash
 from tui.dialogs.help_screen import HelpScreen
 from tui.messages import EventsArrived, Notice
 from tui.palette import binding_commands, help_lines
@@ -52,10 +53,13 @@ class DashboardApp(App):
     badge: str | None = None
     can_apply_remedy = False
 
-    def __init__(self, history: History | None = None, source: EventSource | None = None) -> None:
+    def __init__(self, history: History | None = None, source: EventSource | None = None,
+                 run_dir: Path | None = None) -> None:
         super().__init__()
         self.history = history or History()
         self.source = source
+        self.run_dir = run_dir  # where a crash report goes (the run's console.log)
+        self.crash_log: Path | None = None
         self.findings: list[Finding] = []
         self.chart_mode = ChartMode()
         self._dirty = True
@@ -88,6 +92,8 @@ class DashboardApp(App):
         return iter(())
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            guard_terminal()
         self.set_interval(REDRAW_INTERVAL_S, self.redraw_if_dirty)
         self.redraw()
         self.call_after_refresh(self.redraw)  # again once laid out: the sparklines size their buckets to their width
@@ -98,6 +104,20 @@ class DashboardApp(App):
         """Stop listening to the source; whether the run itself stops is the mode's decision."""
         if self.source is not None:
             self.source.stop()
+
+    def on_key(self, event) -> None:
+        """The fault tests' hook (STOCKPRED_UI_FAULT=<key>): a key whose handler raises."""
+        check_fault(event.key)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Any exception in any widget: the traceback goes to the run's console.log, the UI leaves, the run goes on."""
+        log_dir = self.history.config.get("log_dir") or "logs"
+        self.crash_log = write_crash(error, self.run_dir, log_dir)
+        self._return_code = 1
+        if self._exception is None:  # Pilot re-raises it for the test that caused it
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()  # Textual's own path, minus the traceback on the terminal
 
     def on_notice(self, message: Notice) -> None:
         """A source's notice becomes a notification."""

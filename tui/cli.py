@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from engine.errors import EnvironmentProblem, InputError
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _options(args: argparse.Namespace):
     """The run options of `dashboard` and `train`."""
-    from engine.commands.trainer_setup import RunOptions
+    from engine.commands.run_plan import RunOptions
 
     threads = [f"threads={args.threads}"] if args.threads else []  # argparse checked it: the label is never blamed
     return RunOptions(args.config, args.data, args.epochs, args.resume, [*args.overrides, *threads], args.run_dir)
@@ -149,9 +150,9 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return start_detached(_options(args))
     if args.command == "train":
-        from engine.commands.headless import train_headless
+        from engine.commands.trainer_process import serve_then_train
 
-        return train_headless(_options(args))
+        return serve_then_train(_options(args))
     if args.command == "runs" and args.tui:
         from tui.runs_app import runs_app
 
@@ -203,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "dashboard")
     args = build_parser().parse_args(argv)
+    if args.command != "train":
+        # A UI holds no training: a hang-up ends it at once, even when started from a shell that ignores SIGHUP.
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
     try:
         return dispatch(args)
     except InputError as error:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
+from engine.commands.farewell import farewell
+from engine.commands.run_plan import plan_run
 from engine.errors import InputError
-from engine.events import FINISHED
+from engine.events import StartupPhase
 from engine.store.log_follower import LogFollower
 from engine.store.history import History
 from engine.file_kinds import check_input
@@ -11,6 +15,9 @@ from engine.store.log_reader import LOG_EXPECTED, read_any, read_jsonl
 from tui.live_app import LiveDashboard
 from tui.replay_app import ReplayDashboard
 from tui.sources import FollowSource, SocketSource
+from tui.trainer_source import TrainerProcessSource
+
+STARTUP_EXIT_WAIT_S = 10.0
 
 
 def dashboard_app(history: History | None = None, source=None, controls=None, trainer=None,
@@ -20,7 +27,8 @@ def dashboard_app(history: History | None = None, source=None, controls=None, tr
 
 
 def live_app(options) -> LiveDashboard:
-    """A dashboard around a ready trainer (config and data errors surface here, before the screen opens)."""
+    """A dashboard around a trainer in this process: for the Pilot tests that read the trainer's own modules (users
+    get a trainer process: `client_app`)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from engine.training.allocator import keep_freed_memory
@@ -64,32 +72,56 @@ def attach_app(target: str | None, log_dir: str) -> LiveDashboard:
     from engine.control.client import ControlClient
     from engine.commands.runs import find_socket
 
-    client = ControlClient(find_socket(target, log_dir), "attach")
+    socket_path = find_socket(target, log_dir)
+    client = ControlClient(socket_path, "attach")
     history, _ = client.read_backlog()
-    return dashboard_app(history, SocketSource(client), client, attached=True)
+    app = dashboard_app(history, SocketSource(client), client, attached=True)
+    app.run_dir = client.path.parent
+    return app
 
 
-def _farewell(app: LiveDashboard) -> None:
-    from engine.commands.runs import newest_checkpoint, resume_command
+def client_app(options) -> tuple[LiveDashboard, TrainerProcessSource]:
+    """The dashboard of a new trainer process (its worker starts it); the config is checked here, without torch."""
+    plan = plan_run(options)  # a bad config: one line, exit 2, nothing started
+    history = History()
+    if not plan.fresh:  # a resumed run: its earlier epochs from the first frame, and "RESUMING", not "FINISHED"
+        history, _ = read_jsonl(plan.run_dir)
+    history.apply(StartupPhase("starting the trainer"))
+    source = TrainerProcessSource(options, plan)
+    return LiveDashboard(history=history, source=source, run_dir=plan.run_dir), source
 
-    ended = app.history.ended
-    run_dir = app.trainer.run_dir if app.trainer else None
-    if ended is None or run_dir is None:
-        return
-    print(f"run {run_dir.name} {ended.reason}\nrun directory: {run_dir}\ncheckpoint: {ended.checkpoint or 'none written'}")
-    checkpoint = ended.checkpoint or newest_checkpoint(run_dir)
-    if ended.reason not in FINISHED and checkpoint:
-        print(f"resume: {resume_command(checkpoint, headless=False)}")
+
+def crash_line(app) -> str:
+    """One line after a UI crash: where the traceback is, and that the run goes on."""
+    run = app.run_dir.name if app.run_dir is not None else None
+    goes_on = f"; the run goes on: stockpred-tui attach {run}" if run else ""
+    return f"error: the dashboard crashed (traceback in {app.crash_log}){goes_on}"
+
+
+def _after_failed_start(app: LiveDashboard, source: TrainerProcessSource) -> int:
+    """The trainer process found a problem before training: its one line; a new run leaves nothing behind."""
+    line = app.startup_error or f"error: {app.history.fatal_error}"
+    print(line if line.startswith("error: ") else f"error: {line}", file=sys.stderr)
+    status = source.exit_status(STARTUP_EXIT_WAIT_S)
+    if status is not None:
+        source.plan.remove()
+    return status if status in (1, 2) else 2
 
 
 def launch_dashboard(options) -> int:
-    """Run the live dashboard; after a hang-up, keep the process (and the training) alive to the run's end."""
-    app = live_app(options)
+    """Start the trainer process and be its client: leaving (detach, a crash, a hang-up) never ends the run."""
+    app, source = client_app(options)
     app.run()
-    if app.hung_up:
-        app.trainer.finished.wait()
-        return 0
-    _farewell(app)
+    if app.crash_log is not None:
+        print(crash_line(app), file=sys.stderr)
+        return 1
+    if app.startup_error or app.failed_before_training:
+        return _after_failed_start(app, source)
+    ended, run_dir = app.history.ended, source.plan.run_dir
+    if ended is not None:
+        print(f"run {run_dir.name} {ended.reason}\n{farewell(run_dir, ended, headless=False)}")
+    else:
+        print(f"detached; run {run_dir.name} goes on: stockpred-tui attach {run_dir.name}")
     return app.exit_code
 
 
@@ -104,8 +136,16 @@ def launch_attach(target: str | None, log_dir: str) -> int:
     app = attach_app(target, log_dir)
     app.run()
     run_id = app.history.run.run_id if app.history.run else "?"
+    if app.crash_log is not None:
+        print(crash_line(app), file=sys.stderr)
+        return 1
     if app.history.ended is not None:
-        print(f"run {run_id} {app.history.ended.reason}; checkpoint: {app.history.ended.checkpoint or 'none written'}")
+        print(f"run {run_id} {app.history.ended.reason}; checkpoint: {checkpoint_written(app)}")
     else:
         print(f"detached; run {run_id} goes on: stockpred-tui attach {run_id}")
-    return 0
+    return app.exit_code
+
+
+def checkpoint_written(app: LiveDashboard) -> str:
+    """The run's newest checkpoint as its run_end names it (manual saves included)."""
+    return app.history.ended.checkpoint or "none written"

@@ -1,25 +1,27 @@
-"""A live run: in this process (the engine in a thread worker) or attached over its socket; keys steer either way."""
+"""A live run, steered over its control socket: the trainer process this dashboard started, or one it attached to.
+
+(An in-process trainer in a thread worker remains for the Pilot tests that read the trainer's own modules.)"""
 
 from __future__ import annotations
 
 import asyncio
-import signal
+import threading
 
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from engine.control.channel import Control, Controller
+from engine.control.channel import Controller
 from engine.knobs import KNOBS, validate_knob
 from engine.errors import InputError
 from engine.events import CheckpointSaved, EndReason, ErrorEvent, RunEnded
 from engine.health import top_suggestion
 from engine.store.history import History, RunState
-from engine.control.signals import EXIT_CODES, detach_from_terminal
 from tui.app import REDRAW_INTERVAL_S, DashboardApp
 from tui.dialogs.attach_quit_dialog import AttachQuitDialog
 from tui.dialogs.quit_dialog import QuitDialog
 from tui.dialogs.value_dialog import ValueDialog
-from tui.messages import SourceClosed
+from tui.client_exit import SIGTERM_EXIT, on_sigterm
+from tui.messages import SourceClosed, TrainerConnected, TrainerFailed
 from tui.sources import EventSource, TrainerSource
 
 class LiveDashboard(DashboardApp):
@@ -41,10 +43,10 @@ class LiveDashboard(DashboardApp):
     can_apply_remedy = True
 
     def __init__(self, trainer=None, controls: Controller | None = None, history: History | None = None,
-                 source: EventSource | None = None, attached: bool = False) -> None:
+                 source: EventSource | None = None, attached: bool = False, run_dir=None) -> None:
         if source is None and trainer is not None:
             source = TrainerSource(trainer, max(REDRAW_INTERVAL_S, trainer.config.step_event_interval_s))
-        super().__init__(history, source)
+        super().__init__(history, source, run_dir)
         self.trainer = trainer
         self.controls = controls
         self.attached = attached
@@ -52,41 +54,48 @@ class LiveDashboard(DashboardApp):
             self.badge = "attached"
         self.requested: dict[str, float] = dict(trainer.hparams) if trainer else dict(self.history.hparams)
         self.quitting = False
-        self.hung_up = False
         self.detached = False
+        self.startup_error = ""
         self.exit_code = 0
+
+    @property
+    def in_process(self) -> bool:
+        """True only for the tests' in-process trainer: leaving it stops it (it cannot outlive this process)."""
+        return self.trainer is not None
 
     def on_mount(self) -> None:
         # Textual calls DashboardApp.on_mount / on_unmount itself (handlers run for each class in the MRO).
-        try:
+        if not self.is_headless and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, self._terminal_hung_up)
-            for signum in EXIT_CODES:
-                loop.add_signal_handler(signum, self._stop_signal, signum)
-        except (RuntimeError, ValueError):  # not the main thread (an embedding host): keep the default handlers
-            pass
+            on_sigterm(lambda: loop.call_soon_threadsafe(self._sigterm))
 
     def on_unmount(self) -> None:
-        """Leaving ends an in-process run cleanly (its log closes with run_end), unless the terminal hung up."""
-        if self.controls is not None and not self.attached and not self.hung_up and self.history.state is not RunState.ENDED:
+        """Leaving ends only an in-process run (its log closes with run_end); a trainer process trains on."""
+        if self.in_process and self.controls is not None and self.history.state is not RunState.ENDED:
             self.controls.stop()
 
-    def _terminal_hung_up(self) -> None:
-        """SIGHUP: the terminal is gone. Draw nothing more; an in-process run trains on and stays attachable."""
-        self.hung_up = True
-        detach_from_terminal(self.trainer.run_dir / "console.log" if self.trainer and self.trainer.run_dir else None)
-        if self.controls is not None and not self.attached:
-            self.controls.put(Control("note", "terminal hung up; training goes on (stockpred-tui attach)", source="SIGHUP"))
-        self.exit()
-
-    def _stop_signal(self, signum: int) -> None:
-        """SIGTERM or SIGINT: like headless Ctrl-C, save interrupt.pt and end (an attached view just detaches)."""
-        if self.attached or not self.live:
-            self.exit()
+    def _sigterm(self) -> None:
+        """SIGTERM to a client detaches it (exit 143); the trainer process trains on. In-process: save and end."""
+        self.exit_code = SIGTERM_EXIT
+        if not self.in_process or not self.live:
+            self.detached = True
+            self.exit(SIGTERM_EXIT)
             return
         self.quitting = True
-        self.exit_code = EXIT_CODES[signum]
-        self.controls.interrupt(source=signal.Signals(signum).name)
+        self.controls.interrupt(source="SIGTERM")
+
+    def on_trainer_connected(self, message: TrainerConnected) -> None:
+        """The trainer process answered: steer it from now on, and show what its log holds."""
+        self.controls = message.controls
+        self.history = message.history
+        self.requested = dict(self.history.hparams)
+        self._dirty = True
+        self.redraw()
+
+    def on_trainer_failed(self, message: TrainerFailed) -> None:
+        """The trainer process ended (or hung) before it answered: the CLI prints its line."""
+        self.startup_error = message.line
+        self.exit(2)
 
     def on_source_closed(self, message: SourceClosed) -> None:
         """The run's socket closed: after a stop we asked for, leave; otherwise say so and keep the last view."""
@@ -105,12 +114,21 @@ class LiveDashboard(DashboardApp):
                 self.exit()
 
     def after_event(self, event) -> None:
+        if isinstance(event, RunEnded) and self.failed_before_training:
+            self.exit(2)  # a data error found by the trainer process: the CLI prints the one line
         if isinstance(event, CheckpointSaved) and event.reason == "manual":
             self.notify(f"checkpoint saved: {event.path}", timeout=6)
         elif isinstance(event, ErrorEvent):
             self.notify(event.message, severity="error", timeout=15)
         elif isinstance(event, RunEnded) and self.quitting:
             self.exit()
+
+    @property
+    def failed_before_training(self) -> bool:
+        """The run ended in an error before its first epoch of this start (a bad CSV, a checkpoint of another model)."""
+        ended, run = self.history.ended, self.history.run
+        return (ended is not None and ended.reason == EndReason.ERROR and not self.in_process
+                and ended.epoch == (run.start_epoch if run is not None else 0) and bool(self.history.fatal_error))
 
     @property
     def live(self) -> bool:
@@ -133,6 +151,18 @@ class LiveDashboard(DashboardApp):
         if self._control(self.controls.set, name, value, source):
             self.requested[name] = value
 
+    def knob(self, name: str) -> float | None:
+        """The value last asked for, else the one in force; None (and a notice) while the trainer is still starting."""
+        value = self.requested.get(name, self.history.hparams.get(name))
+        if value is None:
+            self.notify("the trainer is still starting; try again in a moment", severity="warning", timeout=3)
+        return value
+
+    def _step(self, name: str, direction: int) -> None:
+        value = self.knob(name)
+        if value is not None:
+            self._send(name, KNOBS[name].stepped(value, direction))
+
     def action_toggle_pause(self) -> None:
         """Pause at the next step, or resume."""
         if not self.live:
@@ -141,15 +171,15 @@ class LiveDashboard(DashboardApp):
 
     def action_lr_up(self) -> None:
         """Raise the learning rate by the knob's key step."""
-        self._send("lr", KNOBS["lr"].stepped(self.requested["lr"], 1))
+        self._step("lr", 1)
 
     def action_lr_down(self) -> None:
         """Lower the learning rate by the knob's key step."""
-        self._send("lr", KNOBS["lr"].stepped(self.requested["lr"], -1))
+        self._step("lr", -1)
 
     def action_dropout_step(self, direction: int) -> None:
         """Dropout one key step up or down, kept inside the knob's range."""
-        self._send("dropout", KNOBS["dropout"].stepped(self.requested["dropout"], direction))
+        self._step("dropout", direction)
 
     def action_set_value(self, name: str) -> None:
         """Ask for an exact value in a dialog that validates it."""
@@ -160,7 +190,9 @@ class LiveDashboard(DashboardApp):
             if value is not None:
                 self._send(name, value)
 
-        current = f"{self.requested[name]:g}"
+        if self.knob(name) is None:
+            return
+        current = f"{self.knob(name):g}"
         self.push_screen(ValueDialog(f"New {KNOBS[name].label} (now {current})", current, lambda t: validate_knob(name, t)), done)
 
     def action_apply_remedy(self) -> None:
@@ -181,6 +213,7 @@ class LiveDashboard(DashboardApp):
     def action_quit_app(self) -> None:
         """Ask whether to save (attached: or to detach); the engine then ends the log with a run-end event."""
         if not self.live or isinstance(self.screen, (QuitDialog, AttachQuitDialog)):
+            self.detached = self.detached or not self.in_process and self.history.state is not RunState.ENDED
             self.exit()
             return
 
@@ -197,4 +230,4 @@ class LiveDashboard(DashboardApp):
             if self._control(self.controls.stop):
                 self.notify("stopping at the next step…", timeout=5)
 
-        self.push_screen(AttachQuitDialog() if self.attached else QuitDialog(), chosen)
+        self.push_screen(QuitDialog() if self.in_process else AttachQuitDialog(), chosen)

@@ -30,3 +30,20 @@ class SourceClosed(Message):
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
+
+
+class TrainerConnected(Message):
+    """The trainer process answered: its controls, and the history its log holds so far."""
+
+    def __init__(self, controls, history) -> None:
+        super().__init__()
+        self.controls = controls
+        self.history = history
+
+
+class TrainerFailed(Message):
+    """The trainer process never answered (it exited first, or hung): its one-line error."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line

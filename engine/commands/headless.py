@@ -7,13 +7,15 @@ import sys
 from engine.control.channel import ControlChannel
 from engine.errors import EnvironmentProblem
 from engine.training.distributed import world_from_env
-from engine.events import FAILED, FINISHED, EndReason, EpochEvent, Event, RunEnded, RunStarted, StepEvent
+from engine.events import (FAILED, EndReason, EpochEvent, Event, RunEnded, RunStarted, StartupPhase,
+                           StepEvent)
 from engine.commands.progress_line import ProgressLine
 from engine.health.regularisation import over_regularised
 from engine.store.checkpoint import CheckpointWriteError
 from engine.store.history import History
 from engine.store.log_writer import LogWriteError
 from engine.event_text import epoch_line, narrate
+from engine.commands.farewell import farewell  # noqa: F401 (importers)
 from engine.commands.runs import newest_checkpoint, resume_command
 from engine.commands.trainer_setup import RunOptions, build_trainer
 from engine.control.signals import StopSignals, survive_hangup
@@ -30,6 +32,8 @@ class ConsolePrinter:
         if isinstance(event, StepEvent):
             self.progress.step(event)
             return
+        if isinstance(event, StartupPhase):
+            return  # the dashboard's header says these; a console keeps its first line the run's start
         if isinstance(event, RunEnded):
             self.progress.clear()
             return  # train_headless says how the run ended, with what to do next
@@ -62,16 +66,6 @@ def start_line(event: RunStarted) -> str:
             f"val constant-prediction baseline reg {base.get('reg', float('nan')):.4f} clf {base.get('clf', float('nan')):.4f}")
 
 
-def farewell(run_dir, ended: RunEnded, headless: bool = True) -> str:
-    """What a person needs after a run stops: where it lives, what was saved, how to continue."""
-    lines = [f"run directory: {run_dir}", f"checkpoint: {ended.checkpoint or 'none written'}"]
-    if ended.reason not in FINISHED:
-        checkpoint = ended.checkpoint or newest_checkpoint(run_dir)
-        if checkpoint:
-            lines.append(f"resume: {resume_command(checkpoint, headless)}")
-    return "\n".join(lines)
-
-
 def what_was_kept(problem: EnvironmentProblem, run_dir) -> str:
     """The machine stopped the run (a full disk): the file that could not be written, and the checkpoint to resume."""
     cause = problem.__context__  # the error the trainer stopped on; these two name the file in their own words
@@ -82,11 +76,17 @@ def what_was_kept(problem: EnvironmentProblem, run_dir) -> str:
     return f"{line}; kept: {checkpoint} (resume: {resume_command(checkpoint)})"
 
 
-def train_headless(options: RunOptions) -> int:
-    """Train to the end; Ctrl-C or SIGTERM saves a checkpoint, logs the end of the run and exits 130 / 143."""
-    controls = ControlChannel()
+def train_headless(options: RunOptions, early=None) -> int:
+    """Train to the end; Ctrl-C or SIGTERM saves a checkpoint, logs the end of the run and exits 130 / 143.
+
+    `early`: the run a trainer process opened before importing torch (engine/commands/trainer_process.py)."""
+    controls = early.controls if early is not None else ControlChannel()
     world = world_from_env()  # under torchrun: rank 0 prints, logs, saves and serves the socket
-    trainer = build_trainer(options, sinks=[ConsolePrinter()] if world.is_main else [], controls=controls, world=world)
+    trainer = build_trainer(options, sinks=[ConsolePrinter()] if world.is_main else [], controls=controls, world=world,
+                            resources=early.resources if early is not None else None,
+                            phase=early.phase if early is not None else None)
+    if early is not None:
+        early.handed_over = True
     survive_hangup(controls, console_log=lambda: trainer.run_dir and trainer.run_dir / "console.log")
     with StopSignals(controls) as signals:
         try:

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from engine.commands.trainer_setup import RunOptions
+from engine.commands.run_plan import RunOptions
 
 
 def train_args(options: RunOptions) -> list[str]:

@@ -140,6 +140,8 @@ def summarize_history(history: History, run_dir: Path, live: bool, judge: bool =
     speeds = sorted(r.samples_per_s for r in rows if _finite(r.samples_per_s))
     seconds = [r.seconds for r in rows if _finite(r.seconds)]
     finding = worst_finding(history) if judge else UNJUDGED
+    if state == EndReason.ERROR and history.fatal_error and not history.epochs:
+        finding = f"error: {history.fatal_error}"  # failed before training (a bad CSV after `train --detach`)
     resume = None
     if state in RESUMABLE and Path(run_dir).is_dir():
         checkpoint = newest_checkpoint(run_dir)

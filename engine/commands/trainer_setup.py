@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Callable
 
 from engine.training.allocator import keep_freed_memory
 from engine.store.checkpoint import load_checkpoint
@@ -10,32 +10,13 @@ from engine.store.checkpoint_state import check_fits, check_restorable
 from engine.config import Config, Override, load_config
 from engine.config_file import default_config_file
 from engine.control.channel import Control, ControlChannel
+from engine.commands.run_plan import RunOptions, check_resume_options  # RunOptions: re-exported for importers
 from engine.data.dataset import FEATURES, Scaler, prepare_data
 from engine.errors import InputError
 from engine.knobs import knob_by_path, knob_values
 from engine.training.distributed import SINGLE, World, device_for, resolve_device
+from engine.training.run_resources import RunResources
 from engine.training.trainer import EventSink, Trainer
-
-
-@dataclass
-class RunOptions:
-    """What the command line asked for."""
-
-    config: str | None = None
-    data: str | None = None
-    epochs: int | None = None
-    resume: str | None = None
-    overrides: list[str] = field(default_factory=list)
-    run_dir: str | None = None
-
-    def labelled_overrides(self) -> list[Override]:
-        """The values the options put over the base config, in order, each labelled with its option."""
-        labelled = [Override.parse(text) for text in self.overrides]
-        if self.data is not None:  # a path goes in verbatim: YAML could turn a name like '2024.csv' into something else
-            labelled.append(Override(("data", "source"), self.data, "--data"))
-        if self.epochs is not None:
-            labelled.append(Override(("training", "epochs"), self.epochs, "--epochs"))
-        return labelled
 
 
 def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
@@ -45,11 +26,7 @@ def resolve_config(options: RunOptions) -> tuple[Config, dict | None]:
     defaults. `--config` with `--resume` is refused: a resumed run keeps its checkpoint's config, changed only by
     `--set`. Errors name the option that set a bad value (`--set`, `--data`, `--epochs`) or else the file.
     """
-    if options.resume is not None and not options.resume.strip():
-        raise InputError("--resume", "empty path; expected a checkpoint file (.pt)")
-    if options.resume and options.config is not None:
-        raise InputError("--config", "cannot be combined with --resume (a resumed run keeps its checkpoint's "
-                                     "config); change values with --set key=value")
+    check_resume_options(options.resume, options.config)
     state = load_checkpoint(options.resume) if options.resume else None
     overrides = options.labelled_overrides()
     if state is not None:
@@ -82,8 +59,11 @@ def knobs_set_on_resume(config: Config, overrides: list[Override], state: dict) 
 
 
 def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, controls: ControlChannel | None = None,
-                  pause_on_nonfinite: bool = False, world: World = SINGLE) -> Trainer:
-    """Validate config, prepare data on the training device, and construct (or restore) the trainer."""
+                  pause_on_nonfinite: bool = False, world: World = SINGLE, resources: RunResources | None = None,
+                  phase: Callable[[str], None] | None = None) -> Trainer:
+    """Validate config, prepare data on the training device, and construct (or restore) the trainer.
+
+    `resources`: the run a trainer process opened before importing torch; `phase` hears each startup stage."""
     config, state = resolve_config(options)
     controls = controls or ControlChannel()
     if state is not None and world.is_main:  # rank 0's controls reach every rank at the same step
@@ -94,8 +74,10 @@ def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, con
     if state is not None:
         check_restorable(state, options.resume, len(FEATURES))
     scaler = Scaler(**state["scaler"]) if state is not None else None
-    data = prepare_data(config, device, scaler)
+    data = prepare_data(config, device, scaler, phase)
     if state is not None and state.get("fingerprint") == data.fingerprint:  # other data: the trainer says so
         check_fits(state, options.resume, len(data.ends["train"]), config.training.batch_size, world.size)
+    if phase is not None:
+        phase("building the model")
     return Trainer(config, data, sinks=sinks, controls=controls, resume=state, resume_path=options.resume,
-                   pause_on_nonfinite=pause_on_nonfinite, run_dir=options.run_dir, world=world)
+                   pause_on_nonfinite=pause_on_nonfinite, run_dir=options.run_dir, world=world, resources=resources)

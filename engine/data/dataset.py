@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -162,9 +163,15 @@ def _split_rows(rows: int, config: Config, ticker: str, source: str) -> list[tup
     return bounds
 
 
-def prepare_data(config: Config, device: torch.device | str = "cpu", scaler: Scaler | None = None) -> PreparedData:
-    """Load prices, build features, split chronologically, scale on train only, compute baselines."""
+def prepare_data(config: Config, device: torch.device | str = "cpu", scaler: Scaler | None = None,
+                 phase: Callable[[str], None] | None = None) -> PreparedData:
+    """Load prices, build features, split chronologically, scale on train only, compute baselines; `phase` hears
+    each stage begin (the trainer process tells its clients)."""
+    if phase is not None:
+        phase("loading prices")
     prices, source_name, notices = load_source_prices(config)
+    if phase is not None:
+        phase("building windows")
     blocks, split_of_row, ticker_of_row = [], [], []
     summary_splits = {name: {"rows": 0, "first": None, "last": None} for name in SPLITS}
     for ticker, group in prices.groupby("ticker", sort=True):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from engine.events import (CheckpointSaved, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded,
-                           RunStarted, StepEvent, TestEvaluation)
+                           RunStarted, StartupPhase, StepEvent, TestEvaluation)
 from engine.event_text import AUTOMATIC_SAVES, narrate
 from engine.knobs import KNOBS, knob_values
 
@@ -64,6 +64,7 @@ class History:
     last_autosave: CheckpointSaved | None = None
     test: TestEvaluation | None = None  # the held-out split's scores of the latest run segment that logged them
     source_format: str = "stockpred"
+    phase: str = ""  # what a starting trainer process is doing, until its run_start
 
     @property
     def config(self) -> dict:
@@ -133,7 +134,10 @@ class History:
         for said in narrate(event):
             if not said.routine:
                 self.log.append(LogLine(event.time, said.severity, said.text))
-        if isinstance(event, RunStarted):
+        if isinstance(event, StartupPhase):  # a (re)start under way: whatever ended before, the run is starting again
+            self.state, self.ended, self.phase = RunState.WAITING, None, event.phase
+        elif isinstance(event, RunStarted):
+            self.phase = ""
             self.run, self.state, self.ended, self.fatal_error, self.test = event, RunState.RUNNING, None, "", None
             self.hparams = knob_values(event.config)
             self.hparams.update(event.hparams or {})  # a resumed run trains with the checkpoint's values, not the config's

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,6 +19,7 @@ import torch.distributed as dist
 from engine.control.channel import Control, ControlChannel
 from engine.errors import InputError
 from engine.knobs import KNOBS as ALL_KNOBS
+from engine.training.world import SINGLE, World, world_from_env  # noqa: F401 (re-exported for importers)
 
 ACTIONS = ("pause", "resume", "stop", "interrupt", "save", "set")
 KNOBS = tuple(ALL_KNOBS)  # a knob travels as its index here: every rank has the same table
@@ -28,26 +28,6 @@ PAUSED_POLL_S = 0.5
 TRACE_ENV = "STOCKPRED_CONTROL_TRACE"  # a directory: each rank appends the controls it applied (diagnostics, tests)
 
 
-@dataclass(frozen=True)
-class World:
-    """This process's place in the job: rank, world size, rank on this machine."""
-
-    rank: int = 0
-    size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        """Rank 0 writes the log and checkpoints and serves the socket."""
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        """More than one process."""
-        return self.size > 1
-
-
-SINGLE = World()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -57,14 +37,6 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("device", f"'{name}' requested but CUDA is not available")
     return torch.device(name)
-
-
-def world_from_env() -> World:
-    """The World torchrun describes in RANK / WORLD_SIZE / LOCAL_RANK (a single process without them)."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
-    if size <= 1:
-        return SINGLE
-    return World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
 
 
 def device_for(world: World, requested: str) -> str:

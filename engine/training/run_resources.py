@@ -1,17 +1,17 @@
-"""The one owner of a run's directory, log and control endpoint: opened together, closed together on every path."""
+"""The one owner of a run's directory, log and control endpoint: opened together, closed together on every path.
+
+Torch-free at import: the trainer process opens its run (and serves its socket) before it imports torch."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-import torch.distributed as dist
-
 from engine.config import Config
 from engine.control.channel import ControlChannel
 from engine.events import Event
 from engine.store.log_writer import EVENTS_FILE, RunLog, append_line, continued_run_dir, new_run_dir
-from engine.training.distributed import World
+from engine.training.world import World
 
 EventSink = Callable[[Event], None]
 
@@ -70,6 +70,8 @@ class RunResources:
         if self.world.is_main and self.run_dir is None:
             self.run_dir = new_run_dir(self.config.log_dir)
         if self.world.distributed:  # every rank learns where the log is, to record its own fatal error there
+            import torch.distributed as dist
+
             shared = [str(self.run_dir) if self.world.is_main else None]
             dist.broadcast_object_list(shared, src=0)
             self.run_dir = Path(shared[0])

@@ -48,7 +48,8 @@ class Trainer:
 
     def __init__(self, config: Config, data: PreparedData, sinks: list[EventSink] | None = None,
                  controls: ControlChannel | None = None, resume: dict | None = None, resume_path: str | None = None,
-                 pause_on_nonfinite: bool = False, run_dir: str | Path | None = None, world: World = SINGLE) -> None:
+                 pause_on_nonfinite: bool = False, run_dir: str | Path | None = None, world: World = SINGLE,
+                 resources: RunResources | None = None) -> None:
         self.config = config
         self.world = world
         self.device = resolve_device(device_for(world, config.device))
@@ -77,7 +78,9 @@ class Trainer:
         self.early_stop = EarlyStop(training.early_stopping)
         self.checkpoints = CheckpointPolicy(config.checkpoint, self.save)
         self.steering = Steering(self, self.controls, broadcast, world.is_main)
-        self.resources = RunResources(config, world, self.controls, resume_path, run_dir)
+        # A trainer process opens its run (log, socket) before torch is imported, and hands it over here.
+        self.resources = resources or RunResources(config, world, self.controls, resume_path, run_dir)
+        self.last_checkpoint: str | None = None  # the newest checkpoint this run wrote, manual saves included
         self.epoch, self.step = 0, 0
         self.in_progress: EpochInProgress | None = None
         self.governor: ThreadGovernor | None = None  # set when the run starts: it measures from there
@@ -134,6 +137,7 @@ class Trainer:
         if not self.world.is_main:
             return ""
         path = save_checkpoint(state, self.run_dir / "checkpoints" / name)
+        self.last_checkpoint = str(path)
         self.emit(CheckpointSaved(str(path), reason, self.epoch, self.step, source))
         return str(path)
 
@@ -173,7 +177,7 @@ class Trainer:
                     raise EnvironmentProblem(message) from None
                 raise
             source, final = self.steering.end_source, self.checkpoints.final_name(reason)
-            checkpoint = self.save(reason, final, source) if final else None
+            checkpoint = self.save(reason, final, source) if final else self.last_checkpoint
             self._score_held_out(reason)
             ended = RunEnded(reason, self.epoch, self.step, self.early_stop.best_or_none, checkpoint, source)
             self.emit(ended)

@@ -70,13 +70,17 @@ class RunHeader(Static):
         label, style = BADGES.get(state, (state.upper(), "bold"))
         if state is RunState.ENDED and history.ended is not None and history.ended.reason == EndReason.ERROR:
             label, style = FAILED
+        rows = history.rows()
+        if state is RunState.WAITING and rows:  # a resumed run starting again: not FINISHED, not a new run
+            label = "RESUMING"
         text = Text()
         text.append(f" {label} ", style=style)
+        if history.state is RunState.WAITING and history.phase:
+            text.append(f" {history.phase}…", style="bold yellow")
         if history.state is RunState.PAUSED and history.pause_reason not in ("", "user"):
             text.append(f" ({history.pause_reason})", style="bold red")
         if history.run is not None:
             text.append(f" {history.run.run_id}", style="bold")
-        rows = history.rows()
         if rows:
             last = rows[-1]
             if mode_badge in ("replay", "follow"):
