@@ -10,6 +10,7 @@ import zipfile
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Callable
 
 from engine.control.connection import listening
 from engine.control.protocol import SOCKET_FILE, socket_address
@@ -184,6 +185,24 @@ def list_runs(log_dir: str | Path) -> list[RunSummary]:
     return summaries
 
 
+def _looks_like_an_id(target: str) -> bool:
+    """A run id is one name without a suffix (20261124-090000-a1b2); 'nope.jsonl' or 'a/b' is a path."""
+    return bool(target) and "/" not in target and "." not in target
+
+
+def resolve_run(target: str, log_dir: str | Path | Callable[[], str | Path]) -> Path:
+    """RUN as a path: an existing path as it is, else a run id in `log_dir` (called first when a function, so a
+    config.yaml is read only for an id). An unknown id is an InputError naming it and the directory searched; a
+    missing path goes on as it is, for the reader to say what is missing."""
+    path = Path(target)
+    if os.path.lexists(path) or not _looks_like_an_id(target):
+        return path
+    root = Path(log_dir() if callable(log_dir) else log_dir)
+    if (root / target).is_dir():
+        return root / target
+    raise InputError(target, f"no such run (neither a path nor a run id in {root})")
+
+
 def find_socket(target: str | None, log_dir: str | Path) -> Path:
     """The control socket of RUN (an id, a run directory or a socket path), or of the newest live run."""
     if target is None:
@@ -194,12 +213,11 @@ def find_socket(target: str | None, log_dir: str | Path) -> Path:
     path = Path(target)
     if path.name == SOCKET_FILE or path.is_socket():
         candidate = path
-    elif path.is_dir():
-        candidate = path / SOCKET_FILE
     else:
-        candidate = Path(log_dir) / target / SOCKET_FILE
-        if not candidate.parent.is_dir():
+        run = resolve_run(target, log_dir)
+        if not run.is_dir():
             raise InputError(target, f"no such run (neither a directory nor a run id in {log_dir})")
+        candidate = run / SOCKET_FILE
     if not is_live(candidate.parent):
         raise InputError(str(candidate.parent), "not live (the run ended or crashed; see `stockpred-tui runs`)")
     return candidate
