@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from engine.events import EpochEvent, Event, StepEvent
+from engine.events import DeviceStats, EpochEvent, Event, StepEvent
 from engine.health import Finding, run_rules
 from engine.store.history import History
 
@@ -27,7 +27,8 @@ def verdict_text(epoch: int, finding: Finding | None, before: Finding | None) ->
 
 
 class VerdictLine:
-    """Folds a run's events (steps aside: no rule reads them) into a History and judges it at each epoch's end."""
+    """Folds a run's events (steps and stats aside: no rule reads them) into a History and judges it at each
+    epoch's end."""
 
     def __init__(self) -> None:
         self.history = History()
@@ -36,7 +37,7 @@ class VerdictLine:
     def after(self, event: Event) -> str | None:
         """The line to print after `event`: at an epoch's end, when the most severe finding is another rule or
         severity than the one last said (a message whose figures moved is no change); else None."""
-        if isinstance(event, StepEvent):
+        if isinstance(event, (StepEvent, DeviceStats)):
             return None
         self.history.apply(event)
         if not isinstance(event, EpochEvent):
