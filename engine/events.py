@@ -223,6 +223,24 @@ class ErrorEvent(Event):
     fatal: bool = False
 
 
+@dataclass
+class DeviceStats(Event):
+    """The trainer's own figures, every few seconds at a step boundary: its CPU% (all threads, so up to 100 × cores)
+    and resident memory; on CUDA the GPU's utilisation, memory, temperature and power. None where not available."""
+
+    kind: ClassVar[str] = "stats"
+    name: str = ""  # "cpu" or "gpu": which figures the device has
+    util_percent: float | None = None
+    mem_used: float | None = None
+    mem_total: float | None = None
+    temperature_c: float | None = None
+    power_w: float | None = None
+    cpu_percent: float | None = None
+    rss: float | None = None
+    epoch: int = 0
+    step: int = 0
+
+
 class UnknownEventType(ValueError):
     """A log line whose type this version does not know."""
 

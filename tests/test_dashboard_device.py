@@ -1,23 +1,19 @@
-"""The device panel: figures from a fake provider, dashes without NVML, this process's CPU and RSS."""
+"""The device panel: the figures of the latest stats event (live or replayed), dashes without NVML, the readers of
+this process's CPU and RSS."""
 
 import os
 import sys
 
-from engine.commands.device_stats import DeviceStats, NvmlStats, ProcessStats, provider_for
+from engine.events import DeviceStats
+from engine.training.device_stats import NvmlStats, ProcessStats, provider_for
+from tests.conftest import wait_until
+from tests.histories import epoch, history_of, start
 from tui.app import DashboardApp
+from tui.messages import EventsArrived
+from tui.replay_app import ReplayDashboard
 from tui.widgets.device_panel import DevicePanel, device_text
 
 GPU = DeviceStats("gpu", 87.0, 10.5 * 2 ** 30, 80 * 2 ** 30, 65.0, 250.4, 143.0, 512 * 2 ** 20)
-
-
-class FakeProvider:
-    def __init__(self, stats):
-        self.stats = stats
-        self.reads = 0
-
-    def read(self):
-        self.reads += 1
-        return self.stats
 
 
 def test_gpu_figures_and_process_figures():
@@ -59,19 +55,27 @@ def test_process_stats_measure_cpu_between_reads():
     assert reading.rss > 10 * 2 ** 20
 
 
-class WithDevice(DashboardApp):
-    def stats_provider(self):
-        return self.fake
-
-
-async def test_panel_shows_the_providers_reading():
-    app = WithDevice()
-    app.fake = FakeProvider(GPU)
+async def test_panel_shows_the_figures_of_the_latest_stats_event():
+    app = DashboardApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
         panel = app.query_one(DevicePanel)
-        assert panel.display and app.fake.reads >= 1
-        assert "gpu 87% · 10.5 GiB/80.0 GiB · 65°C · 250 W" in str(panel.render())
-    plain = DashboardApp()
-    async with plain.run_test(size=(120, 40)):
-        assert not plain.query_one(DevicePanel).display  # replay and snapshots: no figures to show
+        assert not panel.display  # no stats event yet: nothing to show
+        app.post_message(EventsArrived([start(), DeviceStats("cpu", cpu_percent=12.0, rss=2 ** 30, step=3)]))
+        await wait_until(pilot, lambda: panel.display and str(panel.render()) == "proc cpu 12% · rss 1.0 GiB")
+        app.post_message(EventsArrived([GPU]))
+        await wait_until(pilot, lambda: str(panel.render()) == "gpu 87% · 10.5 GiB/80.0 GiB · 65°C · 250 W\n"
+                                                               "proc cpu 143% · rss 512.0 MiB")
+        assert app.history.events[-1].kind == "run_start"  # stats are kept apart from the events the rules read
+
+
+async def test_replay_shows_the_figures_logged_up_to_the_cursor():
+    events = [start()]
+    for n in range(1, 4):
+        events += [DeviceStats("cpu", cpu_percent=10.0 * n, rss=n * 2 ** 20, epoch=n - 1, step=n * 32 - 16),
+                   epoch(n, 1.3 - 0.01 * n, 1.31 - 0.01 * n)]
+    app = ReplayDashboard(history_of(events))
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(DevicePanel)
+        await wait_until(pilot, lambda: str(panel.render()) == "proc cpu 30% · rss 3.0 MiB")
+        await pilot.press("left", "left")
+        await wait_until(pilot, lambda: str(panel.render()) == "proc cpu 10% · rss 1.0 MiB")

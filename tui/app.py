@@ -11,7 +11,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from engine.commands.device_stats import provider_for
 from engine.events import ErrorEvent, HyperparamChanged, Paused, Resumed, RunEnded
 from engine.health import Finding, run_rules
 from engine.store.history import History
@@ -76,16 +75,11 @@ class DashboardApp(App):
                 with VerticalScroll(id="status-scroll"):
                     yield StatusPanel(id="status")
                 yield HparamPanel(id="hparams")
-                yield DevicePanel(self.stats_provider(), id="device")
+                yield DevicePanel(id="device")
         yield from self.compose_extra()
         yield EventLogPane(id="events")
         yield Footer()
         yield Static(f"Terminal too small: the dashboard needs {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
-
-    def stats_provider(self):
-        """Device and process figures for a run in this process; none for replay, follow and attach."""
-        trainer = getattr(self, "trainer", None)
-        return provider_for(str(trainer.device)) if trainer is not None else None
 
     def compose_extra(self) -> ComposeResult:
         """Extra rows a mode adds above the event log."""
@@ -164,6 +158,7 @@ class DashboardApp(App):
             self.query_one(RunHeader).show(history, self.badge)
             self.query_one(LossSparklines).show(history)
             self.query_one(StepProgressBar).show(history)
+            self.query_one(DevicePanel).show(history)  # stats events leave the signature as it is: drawn apart
             if signature == self._drawn:
                 return
             self._drawn = signature

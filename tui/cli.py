@@ -86,16 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("paths", nargs="*", metavar="PATH", help="with --tui: more runs, events.jsonl, Keras or Lightning CSVs")
     _log_dir_option(runs)
     compare = commands.add_parser("compare", help="overlay runs' curves (or write their aligned epoch table)")
-    compare.add_argument("paths", nargs="+", metavar="RUN", help="run directory, events.jsonl, Keras or Lightning CSV")
+    compare.add_argument("paths", nargs="+", metavar="RUN", help="run id, run directory, events.jsonl, Keras or Lightning CSV")
     compare.add_argument("--csv", metavar="OUT", help="write one row per run and epoch instead of opening the view")
     compare.add_argument("--force", action="store_true", help="overwrite OUT")
+    _log_dir_option(compare)
     replay = commands.add_parser("replay", help="open a saved run in the dashboard")
-    replay.add_argument("path", help="run directory, events.jsonl, Keras or Lightning CSV")
+    replay.add_argument("path", metavar="RUN", help="run id, run directory, events.jsonl, Keras or Lightning CSV")
     replay.add_argument("--follow", action="store_true", help="keep reading as another process appends")
+    _log_dir_option(replay)
     diagnose = commands.add_parser("diagnose", help="apply the health rules to a saved run")
-    diagnose.add_argument("path")
+    diagnose.add_argument("path", metavar="RUN", help="run id, run directory, events.jsonl, Keras or Lightning CSV")
     diagnose.add_argument("--json", action="store_true", help="one JSON document")
     diagnose.add_argument("--fail-on", choices=("warning", "critical"), help="exit 1 when a finding this severe or worse is present")
+    _log_dir_option(diagnose)
     evaluate = commands.add_parser("evaluate", help="score a checkpoint on the held-out test split, per ticker and in total")
     evaluate.add_argument("run", metavar="RUN|CHECKPOINT", help="run id or directory (its best.pt), or a checkpoint file")
     evaluate.add_argument("--split", choices=("test", "val"), default="test", help="the split to score (default: test)")
@@ -105,9 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="cost per trade in basis points of the amount traded (default: 0, before costs)")
     _log_dir_option(evaluate)
     export = commands.add_parser("export", help="write a run's epoch table")
-    export.add_argument("path")
+    export.add_argument("path", metavar="RUN", help="run id, run directory, events.jsonl, Keras or Lightning CSV")
     export.add_argument("--csv", required=True, metavar="OUT")
     export.add_argument("--force", action="store_true", help="overwrite OUT")
+    _log_dir_option(export)
     return parser
 
 
@@ -138,9 +142,25 @@ def refuse_empty_paths(args: argparse.Namespace) -> None:
                 raise InputError(label, "empty path; give a file or directory")
 
 
+def resolve_run_arguments(args: argparse.Namespace) -> None:
+    """compare, diagnose, replay and export take run ids as attach does: each RUN becomes a path."""
+    if args.command not in ("compare", "diagnose", "replay", "export"):
+        return
+    from engine.commands.runs import resolve_run
+
+    def resolve(target: str) -> str:
+        return str(resolve_run(target, lambda: _log_dir(args)))
+
+    if args.command == "compare":
+        args.paths = [resolve(target) for target in args.paths]
+    else:
+        args.path = resolve(args.path)
+
+
 def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; returns the exit code."""
     refuse_empty_paths(args)
+    resolve_run_arguments(args)
     if args.command == "train" and args.nproc > 1:
         from engine.commands.multiproc import launch_local
 

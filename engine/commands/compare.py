@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,7 +143,7 @@ def differing_keys(configs: list[dict]) -> list[str]:
 
 def short_name(key: str) -> str:
     """The legend's name of a config key."""
-    return SHORT_NAMES.get(key) or key.split(".", 1)[-1]
+    return SHORT_NAMES.get(key) or key.split(".", 1)[-1] or key  # 'a.' keeps its name rather than none
 
 
 def format_value(value) -> str:
@@ -158,20 +159,40 @@ def format_value(value) -> str:
     return str(value)
 
 
-def hyperparameter_columns(runs: list[LoadedRun]) -> dict[str, list[str]]:
-    """Short name -> each run's value, for the keys that differ between the runs."""
+def column_labels(keys: list[str], reserved: tuple[str, ...] = ()) -> dict[str, str]:
+    """Each config key's column name, unique and never one of `reserved` (a table's built-in columns): its short
+    name where that names it alone, else the whole key; a whole key that is itself reserved gets ' (config)'."""
+    shorts = {key: short_name(key) for key in keys}
+    counts = Counter(shorts.values())
+    labels, taken = {}, set(reserved)
+    for key in keys:
+        short = shorts[key]
+        # A short name shared by two keys, or equal to another key's whole name, would not say which key it is.
+        alone = counts[short] == 1 and short not in taken and (short == key or short not in shorts)
+        label = short if alone else key
+        while label in taken:
+            label += " (config)"
+        labels[key] = label
+        taken.add(label)
+    return labels
+
+
+def hyperparameter_columns(runs: list[LoadedRun], reserved: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """Column name (see column_labels) -> each run's value, for the keys that differ between the runs."""
     keys = differing_keys([r.history.config for r in runs])
     flats = [flatten(r.history.config) for r in runs]
-    return {short_name(k): [format_value(f.get(k, _MISSING)) if f else "–" for f in flats] for k in keys}
+    labels = column_labels(keys, reserved)
+    return {labels[k]: [format_value(f.get(k, _MISSING)) if f else "–" for f in flats] for k in keys}
 
 
 def legend_labels(runs: list[LoadedRun]) -> list[str]:
     """Each run named by what differs, e.g. 'lr 0.002 · dropout 0.35'; the run id where nothing does or no config."""
     keys = differing_keys([r.history.config for r in runs])
+    names = column_labels(keys)
     labels = []
     for run in runs:
         flat = flatten(run.history.config)
-        parts = [f"{short_name(k)} {format_value(flat.get(k, _MISSING))}" for k in keys] if flat else []
+        parts = [f"{names[k]} {format_value(flat.get(k, _MISSING))}" for k in keys] if flat else []
         labels.append(" · ".join(parts) or run.run_id)
     counts = {label: labels.count(label) for label in labels}
     return [f"{label} · {run.run_id}" if counts[label] > 1 and label != run.run_id else label

@@ -18,15 +18,18 @@ from engine.event_text import epoch_line, narrate
 from engine.commands.farewell import farewell  # noqa: F401 (importers)
 from engine.commands.runs import newest_checkpoint, resume_command
 from engine.commands.trainer_setup import RunOptions, build_trainer
+from engine.commands.verdict_line import VerdictLine
 from engine.control.signals import StopSignals, survive_hangup
 
 
 class ConsolePrinter:
-    """Event sink that writes the headless lines: the event_text lines, a richer run start, and step progress."""
+    """Event sink that writes the headless lines: the event_text lines, a richer run start, step progress, and a
+    verdict line whenever the most severe finding changes."""
 
     def __init__(self, stream=None, progress: ProgressLine | None = None) -> None:
         self.stream = stream or sys.stdout
         self.progress = progress or ProgressLine(self.stream)
+        self.verdict = VerdictLine()
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepEvent):
@@ -40,6 +43,9 @@ class ConsolePrinter:
         lines = [(said.severity, said.text) for said in narrate(event)]
         if isinstance(event, EpochEvent):
             lines = [("info", epoch_line(event))]
+        verdict = self.verdict.after(event)
+        if verdict:
+            lines.append(("verdict", verdict))  # it names its own severity: no 'warning: ' before it
         if isinstance(event, RunStarted):
             lines[0] = ("info", start_line(event))
             history = History()

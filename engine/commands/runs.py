@@ -10,6 +10,7 @@ import zipfile
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Callable
 
 from engine.control.connection import listening
 from engine.control.protocol import SOCKET_FILE, socket_address
@@ -195,15 +196,29 @@ def list_runs(log_dir: str | Path) -> list[RunSummary]:
     return summaries
 
 
-def run_directory(target: str, log_dir: str | Path) -> Path:
-    """RUN as `attach` reads it: a run directory, else a run id under `log_dir`."""
+def _looks_like_an_id(target: str) -> bool:
+    """A run id is one name without a suffix (20261124-090000-a1b2); 'nope.jsonl' or 'a/b' is a path."""
+    return bool(target) and "/" not in target and "." not in target
+
+
+def resolve_run(target: str, log_dir: str | Path | Callable[[], str | Path]) -> Path:
+    """RUN as a path: an existing path as it is, else a run id in `log_dir` (called first when a function, so a
+    config.yaml is read only for an id). An unknown id is an InputError naming it and the directory searched; a
+    missing path goes on as it is, for the reader to say what is missing."""
     path = Path(target)
-    if path.is_dir():
+    if os.path.lexists(path) or not _looks_like_an_id(target):
         return path
-    candidate = Path(log_dir) / target
-    if not candidate.is_dir():
+    root = Path(log_dir() if callable(log_dir) else log_dir)
+    if (root / target).is_dir():
+        return root / target
+    raise InputError(target, f"no such run (neither a path nor a run id in {root})")
+
+def run_directory(target: str, log_dir: str | Path | Callable[[], str | Path]) -> Path:
+    """RUN as `attach` reads it: a run directory, else a run id under `log_dir`."""
+    run = resolve_run(target, log_dir)
+    if not run.is_dir():
         raise InputError(target, f"no such run (neither a directory nor a run id in {log_dir})")
-    return candidate
+    return run
 
 
 def find_socket(target: str | None, log_dir: str | Path) -> Path:

@@ -8,8 +8,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from engine.events import (CheckpointSaved, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded,
-                           RunStarted, StartupPhase, StepEvent, TestEvaluation)
+from engine.events import (CheckpointSaved, DeviceStats, EpochEvent, ErrorEvent, Event, HyperparamChanged, Paused, Resumed,
+                           RunEnded, RunStarted, StartupPhase, StepEvent, TestEvaluation)
 from engine.event_text import AUTOMATIC_SAVES, narrate
 from engine.knobs import KNOBS, knob_values
 
@@ -63,6 +63,7 @@ class History:
     last_step: StepEvent | None = None
     last_autosave: CheckpointSaved | None = None
     test: TestEvaluation | None = None  # the held-out split's scores of the latest run segment that logged them
+    device_stats: list[DeviceStats] = field(default_factory=list)
     source_format: str = "stockpred"
     phase: str = ""  # what a starting trainer process is doing, until its run_start
 
@@ -70,6 +71,11 @@ class History:
     def config(self) -> dict:
         """The run's resolved config (empty for foreign logs)."""
         return self.run.config if self.run else {}
+
+    @property
+    def device(self) -> DeviceStats | None:
+        """The trainer's latest figures (CPU, memory, GPU), if it published any."""
+        return self.device_stats[-1] if self.device_stats else None
 
     @property
     def baselines(self) -> dict:
@@ -130,6 +136,9 @@ class History:
             self.step_loss.append(event.loss)
             self.last_step = event
             return
+        if isinstance(event, DeviceStats):  # every few seconds: kept apart, so rules and the event log never see them
+            self.device_stats.append(event)
+            return
         self.events.append(event)
         for said in narrate(event):
             if not said.routine:
@@ -177,6 +186,8 @@ class History:
             if cut_step is not None and step is not None and step > cut_step:
                 break
             view.apply(event)
+        if cut_step is not None:
+            view.device_stats = [stats for stats in self.device_stats if stats.step <= cut_step]
         if cut_step is not None and self.step_index:
             ordered = self.step_index[0] <= self.step_index[-1]
             cut = bisect_right(self.step_index, cut_step) if ordered else len(self.step_index)

@@ -7,6 +7,7 @@ step boundaries), LiveKnobs (the knobs in force), EarlyStop (patience and the be
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -24,6 +25,7 @@ from engine.events import (CheckpointSaved, EarlyStopped, EndReason, EpochEvent,
 from engine.store.checkpoint import save_checkpoint
 from engine.training import training_state
 from engine.training.checkpoint_policy import CheckpointPolicy
+from engine.training.device_stats import provider_for
 from engine.training.distributed import (SINGLE, ControlBroadcast, World, data_parallel, device_for, join, leave,
                                          rank_share, resolve_device, sum_across)
 from engine.training.early_stop import EarlyStop
@@ -41,6 +43,8 @@ from engine.training.test_evaluation import held_out_evaluation
 from engine.training.threads import ThreadGovernor, apply_threads
 
 __all__ = ["EventSink", "Trainer"]
+
+STATS_INTERVAL_S = 2.0  # how often the trainer publishes its CPU, memory and GPU figures (a DeviceStats event)
 
 
 class Trainer:
@@ -87,6 +91,10 @@ class Trainer:
         self.finished = threading.Event()
         self.test_evaluation: TestEvaluation | None = None  # the held-out split's scores, once the run has ended
         self._last_step_event = -math.inf  # the first step of a run is sampled at once
+        # Rank 0 speaks for the run; its figures, read at a step boundary every few seconds (the first step at once).
+        self.stats = provider_for(str(self.device)) if world.is_main else None
+        self.stats_interval_s = STATS_INTERVAL_S
+        self._next_stats = -math.inf
         if resume is not None:
             training_state.restore(self, resume, str(resume_path or "checkpoint"))
 
@@ -282,7 +290,15 @@ class Trainer:
                 self.emit(StepEvent(self.epoch + 1, epoch.batch, batches, self.step, value))
                 if not math.isfinite(value) and self.pause_on_nonfinite:
                     return self._roll_back(value)
+            if now >= self._next_stats:
+                self._publish_stats(now)
         return None
+
+    def _publish_stats(self, now: float) -> None:
+        """Emit this process's figures (and the GPU's): os.times, /proc and NVML, never a torch call or a host sync."""
+        self._next_stats = now + self.stats_interval_s
+        if self.stats is not None:
+            self.emit(dataclasses.replace(self.stats.read(), epoch=self.epoch, step=self.step))
 
     def _roll_back(self, value: float) -> EpochOutcome:
         """Back to the start of the epoch, paused, so a person can lower the learning rate."""

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from engine.commands.compare import LoadedRun, gather, hyperparameter_columns
+from engine.commands.compare import LoadedRun, gather
 from engine.commands.runs import UNJUDGED, worst_finding
 from tui.screens.compare_screen import CompareScreen
 from tui.screens.open_run import open_command, open_in_terminal
@@ -113,7 +113,7 @@ class RunsBrowser(ModalScreen[None]):
 
     def refill(self) -> None:
         """Redraw the table from the runs, the marks, the filter and the sort order."""
-        self.query_one(RunsTable).show(self.runs, hyperparameter_columns(self.runs), self.marked)
+        self.query_one(RunsTable).show(self.runs, self.marked)
         self._title()
 
     def _title(self) -> None:

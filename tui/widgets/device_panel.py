@@ -1,10 +1,12 @@
-"""Two lines on the training device and this process: GPU utilisation, memory, temperature, power; CPU% and RSS."""
+"""Two lines on the training device and the trainer's process: GPU utilisation, memory, temperature, power; CPU% and
+RSS, from the stats events the trainer publishes."""
 
 from __future__ import annotations
 
 from textual.widgets import Static
 
-from engine.commands.device_stats import DeviceStats
+from engine.events import DeviceStats
+from engine.store.history import History
 
 DASH = "–"
 
@@ -33,21 +35,23 @@ def device_text(stats: DeviceStats) -> str:
 
 
 class DevicePanel(Static):
-    """Reads its provider every few seconds (a cheap call) and shows the figures, '–' where there are none."""
+    """The figures of the trainer's latest stats event (live, attached or replayed); hidden before the first one."""
 
     DEFAULT_CSS = "DevicePanel { height: auto; max-height: 2; color: $text-muted; }"
-    INTERVAL_S = 2.0
 
-    def __init__(self, provider=None, **kwargs) -> None:
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.provider = provider
+        self.shown: DeviceStats | None = None
 
     def on_mount(self) -> None:
-        self.display = self.provider is not None
-        if self.provider is not None:
-            self.refresh_stats()
-            self.set_interval(self.INTERVAL_S, self.refresh_stats)
+        self.display = False
 
-    def refresh_stats(self) -> None:
-        """Read the provider once and redraw."""
-        self.update(device_text(self.provider.read()))
+    def show(self, history: History) -> None:
+        """Draw the history's latest figures, if they are new ('–' where the trainer has none)."""
+        stats = history.device
+        if stats is self.shown:
+            return
+        self.shown = stats
+        self.display = stats is not None
+        if stats is not None:
+            self.update(device_text(stats))

@@ -9,7 +9,7 @@ import pandas as pd
 from rich.text import Text
 from textual.widgets import DataTable
 
-from engine.commands.compare import LoadedRun
+from engine.commands.compare import LoadedRun, hyperparameter_columns
 from engine.commands.runs import RunStatus
 from engine.events import EndReason
 from tui.widgets.compare_table import DASH, number
@@ -60,8 +60,10 @@ class RunsTable(DataTable):
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
-    def show(self, runs: list[LoadedRun], knobs: dict[str, list[str]], marked: set[str]) -> None:
-        """Rebuild the rows (a few hundred at most), keeping the cursor on the same run."""
+    def show(self, runs: list[LoadedRun], marked: set[str]) -> None:
+        """Rebuild the rows (a few hundred at most), keeping the cursor on the same run; a column per config key that
+        differs, named so that it never takes a built-in column's name (training.epochs beside epochs)."""
+        knobs = hyperparameter_columns(runs, reserved=BASE_COLUMNS)
         raw = pd.DataFrame({
             "run": [r.run_id for r in runs], "state": [r.summary.state for r in runs],
             "started": [r.summary.started for r in runs], "epochs": [r.summary.epoch for r in runs],
@@ -80,7 +82,7 @@ class RunsTable(DataTable):
         if columns != self._columns:
             self.clear(columns=True)
             for name in columns:
-                self.add_column(name, key=name)
+                self.add_column(Text(name), key=name)  # Text: a config key from a file is never markup
             self._columns = columns
         else:
             self.clear()

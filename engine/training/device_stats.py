@@ -1,25 +1,13 @@
-"""What the training device and this process are doing: GPU via NVML (optional extra), CPU% and RSS from /proc."""
+"""The trainer's own figures for its stats events: CPU% and RSS of this process from os.times and /proc, the GPU's
+through NVML (optional extra). Cheap reads with no torch call, so no host sync."""
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass(frozen=True)
-class DeviceStats:
-    """One reading; None where the figure is not available (no GPU, no NVML, not Linux)."""
-
-    name: str = ""
-    util_percent: float | None = None
-    mem_used: float | None = None
-    mem_total: float | None = None
-    temperature_c: float | None = None
-    power_w: float | None = None
-    cpu_percent: float | None = None
-    rss: float | None = None
+from engine.events import DeviceStats
 
 
 class StatsProvider(Protocol):
@@ -51,7 +39,7 @@ def _cpu_seconds() -> float:
 def _rss_bytes() -> float | None:
     try:
         with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            return float(int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
     except (OSError, ValueError, IndexError):
         return None
 
