@@ -37,7 +37,7 @@ def _last_line(path: Path) -> str:
 def start_detached(options: RunOptions) -> int:
     """Validate in the foreground, start the run in the background, print how to reach it, return at once."""
     config, _ = resolve_config(options)  # bad config or checkpoint: one line, exit 2, nothing started
-    run_dir = run_dir_for(config.log_dir, options.resume)
+    run_dir = Path(options.run_dir) if options.run_dir else run_dir_for(config.log_dir, options.resume)
     console = run_dir / CONSOLE_FILE
     log = run_dir / EVENTS_FILE
     size_before = log.stat().st_size if log.exists() else 0

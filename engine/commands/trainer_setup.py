@@ -27,6 +27,7 @@ class RunOptions:
     resume: str | None = None
     overrides: list[str] = field(default_factory=list)
     run_dir: str | None = None
+    parent: str | None = None  # a branch: the run id its --resume checkpoint came from
 
     def labelled_overrides(self) -> list[Override]:
         """The values the options put over the base config, in order, each labelled with its option."""
@@ -98,4 +99,4 @@ def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, con
     if state is not None and state.get("fingerprint") == data.fingerprint:  # other data: the trainer says so
         check_fits(state, options.resume, len(data.ends["train"]), config.training.batch_size, world.size)
     return Trainer(config, data, sinks=sinks, controls=controls, resume=state, resume_path=options.resume,
-                   pause_on_nonfinite=pause_on_nonfinite, run_dir=options.run_dir, world=world)
+                   pause_on_nonfinite=pause_on_nonfinite, run_dir=options.run_dir, world=world, parent=options.parent)

@@ -63,6 +63,7 @@ class History:
     last_step: StepEvent | None = None
     last_autosave: CheckpointSaved | None = None
     source_format: str = "stockpred"
+    parent: dict | None = None  # a branch's fork point, from its first run_start (a later resume keeps it)
 
     @property
     def config(self) -> dict:
@@ -134,6 +135,7 @@ class History:
                 self.log.append(LogLine(event.time, said.severity, said.text))
         if isinstance(event, RunStarted):
             self.run, self.state, self.ended, self.fatal_error = event, RunState.RUNNING, None, ""
+            self.parent = self.parent or event.parent
             self.hparams = knob_values(event.config)
             self.hparams.update(event.hparams or {})  # a resumed run trains with the checkpoint's values, not the config's
             if event.resumed_from:
