@@ -20,7 +20,8 @@ class _StrictSection(BaseModel):
 
 FloatRange = Annotated[list[float], Field(min_length=2, max_length=2)]  # [low, high]: YAML gives lists, not tuples
 IntRange = Annotated[list[builtins.int], Field(min_length=2, max_length=2)]
-KINDS = {"log_uniform": "log_uniform", "uniform": "uniform", "int": "int_", "choice": "choice"}  # YAML key -> field
+Choices = list[float | builtins.int | str | bool]  # module-level: inside ParamSpace the name `int` is a field
+KINDS = ("log_uniform", "uniform", "int", "choice")
 
 
 class ParamSpace(_StrictSection):
@@ -28,12 +29,12 @@ class ParamSpace(_StrictSection):
 
     log_uniform: FloatRange | None = None
     uniform: FloatRange | None = None
-    int_: IntRange | None = Field(None, alias="int")
-    choice: list[float | int | str | bool] | None = Field(None, min_length=1)
+    int: IntRange | None = None
+    choice: Choices | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _one_kind(self) -> "ParamSpace":
-        given = [key for key, name in KINDS.items() if getattr(self, name) is not None]
+        given = [kind for kind in KINDS if getattr(self, kind) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of log_uniform, uniform, int or choice")
         bounds = self.bounds
@@ -46,12 +47,12 @@ class ParamSpace(_StrictSection):
     @property
     def kind(self) -> str:
         """'log_uniform', 'uniform', 'int' or 'choice'."""
-        return next(key for key, name in KINDS.items() if getattr(self, name) is not None)
+        return next(kind for kind in KINDS if getattr(self, kind) is not None)
 
     @property
     def bounds(self) -> list[Any] | None:
         """[low, high] of a range, None for a choice."""
-        return self.log_uniform or self.uniform or self.int_
+        return self.log_uniform or self.uniform or self.int
 
     def extremes(self) -> list[Any]:
         """The values a config must accept for this space to be valid: both ends, or every choice."""

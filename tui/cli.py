@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     branch.add_argument("--pause-parent", action="store_true", help="pause the parent once the branch has its checkpoint")
     branch.add_argument("--detach", action="store_true", help="train the branch in the background")
     _log_dir_option(branch)
+    sweep = commands.add_parser("sweep", help="search the config's sweep.params with Optuna; trials pruned by diagnosis")
+    _run_options(sweep)
+    sweep.add_argument("--trials", type=int, metavar="N", help="trials this process runs (default: sweep.trials)")
+    sweep.add_argument("--jobs", type=int, metavar="K", help="trials at once, CPU threads split between them (default: sweep.jobs)")
+    sweep.add_argument("--study", metavar="NAME", help="the study to create or join (default: sweep.study, else a new one)")
+    sweep.add_argument("--storage", metavar="URL|PATH", help="an Optuna database URL or a journal file (default: log_dir/sweeps.journal)")
+    sweep.add_argument("--headless", action="store_true", help="no screen: one line per trial")
     runs = commands.add_parser("runs", help="list runs: state, progress, best val, findings, resume command")
     runs.add_argument("--json", action="store_true", help="one JSON document")
     runs.add_argument("--tui", action="store_true", help="browse them: sort, filter, mark, compare, open")
@@ -144,6 +151,17 @@ def dispatch(args: argparse.Namespace) -> int:
         from engine.commands.headless import train_headless
 
         return train_headless(_options(args))
+    if args.command == "sweep":
+        from engine.commands.sweep import SweepRequest
+
+        request = SweepRequest(_options(args), args.trials, args.jobs, args.study, args.storage)
+        if args.headless:
+            from engine.commands.sweep import sweep_headless
+
+            return sweep_headless(request)
+        from tui.sweep_app import launch_sweep
+
+        return launch_sweep(request)
     if args.command == "branch":
         from engine.commands.branch import BranchRequest, start_branch
 
