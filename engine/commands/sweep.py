@@ -101,8 +101,10 @@ class Sweep:
             return True
 
     def _one_trial(self) -> None:
-        plan, trial = self.plan, self.study.ask()
-        values = suggest(trial, plan.config.sweep.params)
+        plan = self.plan
+        with self._lock:  # one trial draws all its values before the next: a sampler seed gives the same trials
+            trial = self.study.ask()
+            values = suggest(trial, plan.config.sweep.params)
         label = [f"trial.study={self.study.study_name}", f"trial.number={trial.number}"]
         run = TrialRun(trial, plan.base, plan.config.log_dir, [*(as_override(k, v) for k, v in values.items()), *label],
                        plan.config.sweep.prune, self.stopping, self.leave_running)
