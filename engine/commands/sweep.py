@@ -17,6 +17,7 @@ from engine.commands.sweep_study import (TrialRow, as_override, default_study_na
 from engine.commands.sweep_trial import TrialRun
 from engine.commands.trainer_setup import RunOptions, resolve_config
 from engine.config import Config
+from engine.config_file import default_config_file
 from engine.errors import InputError
 
 
@@ -48,7 +49,7 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
     if request.options.resume:
         raise InputError("--resume", "a sweep starts new runs; resume a trial as any run")
     config, _ = resolve_config(request.options)
-    source = request.options.config or "config"
+    source = request.options.config or default_config_file() or "config"
     if config.sweep is None or not config.sweep.params:
         raise InputError(source, "sweep.params: nothing to search (e.g. training.learning_rate: {log_uniform: [1e-5, 1e-1]})")
     check_rule_names(config.sweep.prune, source)
