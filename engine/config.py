@@ -15,6 +15,7 @@ from engine.config_file import parse_value, read_config_file
 from engine.errors import InputError
 from engine.knobs import KNOBS
 from engine.safe_text import echo, short as _short
+from engine.sweep_config import SweepConfig, TrialOf
 
 
 class _Strict(BaseModel):
@@ -127,6 +128,8 @@ class Config(_Strict):
     step_event_interval_s: float = Field(0.25, ge=0.0, description="minimum seconds between live step events")
     control_socket: bool = Field(True, description="serve events and controls on logs/<run-id>/control.sock")
     threads: int | Literal["auto"] = Field("auto", description="torch CPU threads: 'auto' (idle cores of the affinity mask) or N")
+    sweep: SweepConfig | None = Field(None, description="the search space of `stockpred-tui sweep`")
+    trial: TrialOf | None = Field(None, description="set by the sweep: the study and trial this run is")
 
     _log_dir_named = field_validator("log_dir")(_named_path)
 
@@ -143,6 +146,24 @@ class Config(_Strict):
         if value != "auto" and value != "cpu" and not value.startswith(("cuda", "mps")):
             raise ValueError("must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
         return value
+
+
+NOT_SEARCHABLE = ("sweep", "trial", "log_dir", "control_socket")  # what a trial's run may not vary
+
+
+def check_searchable(key: str, values: list) -> None:
+    """ValueError unless `key` is a setting a trial can vary and every value in `values` is valid for it."""
+    path = tuple(key.split("."))
+    known = _known_keys(Config, path[:-1])
+    if path[0] in NOT_SEARCHABLE or path[-1] not in known or _known_keys(Config, path):
+        near = [key for key in _nearest_key(path[-1], known) if key != path[-1]] if path[0] not in NOT_SEARCHABLE else []
+        hint = f" (did you mean '{'.'.join([*path[:-1], near[0]])}'?)" if near else ""
+        raise ValueError(f"'{_short(key)}' is not a setting a trial can vary{hint}")
+    for value in values:
+        try:
+            load_config(None, [Override(path, value, "sweep.params")])
+        except InputError as error:  # names the key and the value: 'model.dropout: Input should be ... (got 1.2)'
+            raise ValueError(error.problem) from None
 
 
 DEFAULTS_LABEL = "config"  # blamed for a bad value that neither a file nor an option set (the defaults are valid)
@@ -235,4 +256,6 @@ def _describe(error: ValidationError, source: str, origins: dict[tuple[str, ...]
         hint = f" (did you mean '{'.'.join([*map(str, loc[:-1]), near[0]])}'?)" if near else ""
         return InputError(where, f"unknown key '{key}'{hint}")
     message = first["msg"].removeprefix("Value error, ")
-    return InputError(where, f"{key}: {message} (got {echo(first.get('input'))})")
+    given = first.get("input")  # a search space echoed back whole is noise: its message names what is wrong in it
+    quiet = loc[:1] == ("sweep",) and isinstance(given, dict)
+    return InputError(where, f"{key}: {message}" + ("" if quiet else f" (got {echo(given)})"))

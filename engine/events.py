@@ -46,6 +46,8 @@ class RunStarted(Event):
     start_epoch: int = 0
     resumed_from: str | None = None
     hparams: dict | None = None
+    parent: dict | None = None  # a branch: {run_id, epoch, checkpoint} of the run it was forked from
+    trial: dict | None = None  # a sweep's trial: {study, number}
 
 
 @dataclass

@@ -51,6 +51,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=_thread_count, metavar="N|auto",
                         help="torch CPU threads (default: config's threads, 'auto': the idle cores of the affinity mask)")
     parser.add_argument("--run-dir", help=argparse.SUPPRESS)  # set by --detach for its background process
+    parser.add_argument("--parent", help=argparse.SUPPRESS)  # set by `branch`: the run id the checkpoint came from
 
 
 def _log_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     attach = commands.add_parser("attach", help="open the dashboard of a live run, with full control")
     attach.add_argument("run", nargs="?", help="run id, run directory or socket (default: the newest live run)")
     _log_dir_option(attach)
+    branch = commands.add_parser("branch", help="fork a run at a checkpoint into a new run with edited knobs")
+    branch.add_argument("run", metavar="RUN", help="run id or run directory")
+    branch.add_argument("--from", dest="start", metavar="now|last|best|EPOCH",
+                        help="the fork point (default: now for a live run, asked over its socket; else last)")
+    branch.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a knob or setting the branch changes, e.g. training.learning_rate=0.0005 (repeatable)")
+    branch.add_argument("--pause-parent", action="store_true", help="pause the parent once the branch has its checkpoint")
+    branch.add_argument("--detach", action="store_true", help="train the branch in the background")
+    _log_dir_option(branch)
+    sweep = commands.add_parser("sweep", help="search the config's sweep.params with Optuna; trials pruned by diagnosis")
+    _run_options(sweep)
+    sweep.add_argument("--trials", type=int, metavar="N", help="trials this process runs (default: sweep.trials)")
+    sweep.add_argument("--jobs", type=int, metavar="K", help="trials at once, CPU threads split between them (default: sweep.jobs)")
+    sweep.add_argument("--study", metavar="NAME", help="the study to create or join (default: sweep.study, else a new one)")
+    sweep.add_argument("--storage", metavar="URL|PATH", help="an Optuna database URL or a journal file (default: log_dir/sweeps.journal)")
+    sweep.add_argument("--headless", action="store_true", help="no screen: one line per trial")
     runs = commands.add_parser("runs", help="list runs: state, progress, best val, findings, resume command")
     runs.add_argument("--json", action="store_true", help="one JSON document")
     runs.add_argument("--tui", action="store_true", help="browse them: sort, filter, mark, compare, open")
@@ -120,7 +137,8 @@ def _options(args: argparse.Namespace):
     from engine.commands.run_plan import RunOptions
 
     threads = [f"threads={args.threads}"] if args.threads else []  # argparse checked it: the label is never blamed
-    return RunOptions(args.config, args.data, args.epochs, args.resume, [*args.overrides, *threads], args.run_dir)
+    return RunOptions(args.config, args.data, args.epochs, args.resume, [*args.overrides, *threads], args.run_dir,
+                      args.parent)
 
 
 def _log_dir(args: argparse.Namespace) -> str:
@@ -173,6 +191,22 @@ def dispatch(args: argparse.Namespace) -> int:
         from engine.commands.trainer_process import serve_then_train
 
         return serve_then_train(_options(args))
+    if args.command == "sweep":
+        from engine.commands.sweep import SweepRequest
+
+        request = SweepRequest(_options(args), args.trials, args.jobs, args.study, args.storage)
+        if args.headless:
+            from engine.commands.sweep import sweep_headless
+
+            return sweep_headless(request)
+        from tui.sweep_app import launch_sweep
+
+        return launch_sweep(request)
+    if args.command == "branch":
+        from engine.commands.branch import BranchRequest, start_branch
+
+        return start_branch(BranchRequest(args.run, _log_dir(args), args.start, args.overrides, args.pause_parent,
+                                          args.detach))
     if args.command == "runs" and args.tui:
         from tui.runs_app import runs_app
 

@@ -13,7 +13,7 @@ def train_args(options: RunOptions) -> list[str]:
     """The `train` options that reproduce `options` on another command line."""
     argv = []
     for flag, value in (("--config", options.config), ("--data", options.data), ("--resume", options.resume),
-                        ("--run-dir", options.run_dir)):
+                        ("--run-dir", options.run_dir), ("--parent", options.parent)):
         if value:
             argv += [flag, value]
     if options.epochs is not None:

@@ -25,6 +25,7 @@ class RunOptions:
     resume: str | None = None
     overrides: list[str] = field(default_factory=list)
     run_dir: str | None = None
+    parent: str | None = None  # a branch: the run id its --resume checkpoint came from
 
     def labelled_overrides(self) -> list[Override]:
         """The values the options put over the base config, in order, each labelled with its option."""
@@ -90,6 +91,8 @@ def plan_run(options) -> RunPlan:
     trainer process's to find: it reads the checkpoint with torch."""
     check_resume_options(options.resume, options.config)
     overrides = options.labelled_overrides()
+    if options.resume and options.run_dir:  # a branch: the parent's checkpoint, in a directory of its own
+        return RunPlan(Path(options.run_dir), fresh=True)
     if options.resume:
         check_input(options.resume, CHECKPOINT, missing=f"no such file; expected {CHECKPOINT}")  # the rest: the trainer's
         continued = continued_run_dir(options.resume)

@@ -80,4 +80,5 @@ def build_trainer(options: RunOptions, sinks: list[EventSink] | None = None, con
     if phase is not None:
         phase("building the model")
     return Trainer(config, data, sinks=sinks, controls=controls, resume=state, resume_path=options.resume,
-                   pause_on_nonfinite=pause_on_nonfinite, run_dir=options.run_dir, world=world, resources=resources)
+                   pause_on_nonfinite=pause_on_nonfinite, run_dir=options.run_dir, world=world, resources=resources,
+                   parent=options.parent)

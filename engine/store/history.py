@@ -66,6 +66,7 @@ class History:
     device_stats: list[DeviceStats] = field(default_factory=list)
     source_format: str = "stockpred"
     phase: str = ""  # what a starting trainer process is doing, until its run_start
+    parent: dict | None = None  # a branch's fork point, from its first run_start (a later resume keeps it)
 
     @property
     def config(self) -> dict:
@@ -148,6 +149,7 @@ class History:
         elif isinstance(event, RunStarted):
             self.phase = ""
             self.run, self.state, self.ended, self.fatal_error, self.test = event, RunState.RUNNING, None, "", None
+            self.parent = self.parent or event.parent
             self.hparams = knob_values(event.config)
             self.hparams.update(event.hparams or {})  # a resumed run trains with the checkpoint's values, not the config's
             if event.resumed_from:

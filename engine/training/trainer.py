@@ -53,7 +53,7 @@ class Trainer:
     def __init__(self, config: Config, data: PreparedData, sinks: list[EventSink] | None = None,
                  controls: ControlChannel | None = None, resume: dict | None = None, resume_path: str | None = None,
                  pause_on_nonfinite: bool = False, run_dir: str | Path | None = None, world: World = SINGLE,
-                 resources: RunResources | None = None) -> None:
+                 resources: RunResources | None = None, parent: str | None = None) -> None:
         self.config = config
         self.world = world
         self.device = resolve_device(device_for(world, config.device))
@@ -63,6 +63,7 @@ class Trainer:
         self.controls = controls or ControlChannel()
         self.pause_on_nonfinite = pause_on_nonfinite
         self.resume_path = resume_path
+        self.parent_run = parent  # a branch's parent run id: the run this one was forked from, at its checkpoint
         torch.manual_seed(config.seed)
         self.model = MultitaskLSTM(self.data.features.shape[1], config.model).to(self.device)
         self.net = data_parallel(self.model, world, self.device)  # the model itself in a single process
@@ -175,7 +176,8 @@ class Trainer:
             self.governor = ThreadGovernor("fixed" if self.world.distributed else self.config.threads)
             self.emit(RunStarted(self.run_id, self.config.model_dump(), {**self.data.summary, "threads": threads},
                                  self.data.baselines, str(self.device), sum(p.numel() for p in self.model.parameters()),
-                                 self.epoch, self.resume_path, dict(self.hparams)))
+                                 self.epoch, self.resume_path, dict(self.hparams), self._parent(),
+                                 self.config.trial.model_dump() if self.config.trial else None))
             try:
                 reason = self._train()
             except Exception as error:
@@ -202,6 +204,12 @@ class Trainer:
             return
         if self.test_evaluation is not None:
             self.emit(self.test_evaluation)
+
+    def _parent(self) -> dict | None:
+        """Where a branch was forked: its parent's run id, the epoch and the checkpoint it starts from."""
+        if self.parent_run is None:
+            return None
+        return {"run_id": self.parent_run, "epoch": self.epoch, "checkpoint": self.resume_path}
 
     def _train(self) -> EndReason:
         """Epochs until the configured number, or the first outcome that ends the run."""
