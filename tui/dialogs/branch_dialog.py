@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
+from engine.commands.branch_start import BranchChoice
 from engine.errors import InputError
 from engine.knobs import KNOBS, validate_knob
 
 STARTS = ("now", "best", "last")
-
-
-@dataclass
-class BranchChoice:
-    """What the person chose: the fork point, the knobs they edited (name -> value) and whether the parent pauses."""
-
-    start: str = "now"
-    edits: dict[str, float] = field(default_factory=dict)
-    pause_parent: bool = False
-
-    def overrides(self) -> list[str]:
-        """The edits as `--set` arguments of `stockpred-tui branch` (key=value at each knob's config path)."""
-        return [f"{KNOBS[name].config_path}={value!r}" for name, value in self.edits.items()]
 
 
 def _shown(value: float | None) -> str:
