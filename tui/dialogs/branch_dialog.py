@@ -30,7 +30,7 @@ class BranchDialog(ModalScreen[BranchChoice | None]):
     BranchDialog .knob Input { width: 1fr; }
     BranchDialog RadioSet { width: 1fr; }
     BranchDialog #choices { height: auto; }
-    BranchDialog #error { color: $error; height: auto; }
+    BranchDialog #error { color: $error; height: auto; width: 1fr; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
