@@ -17,6 +17,7 @@ from engine.health.series import smoothed
 from engine.store.history import History
 from engine.store.log_reader import read_any
 from engine.store.log_writer import EVENTS_FILE
+from engine.commands.lineage import fork_changes, fork_legend, tree_order
 from engine.commands.runs import UNJUDGED, RunSummary, is_live, run_dirs, summarize_history, test_score, worst_finding
 
 METRICS = {"val_loss": "val loss", "train_loss": "train loss", "val_acc": "val direction accuracy",
@@ -42,6 +43,7 @@ class LoadedRun:
     history: History
     summary: RunSummary
     notices: list[str] = field(default_factory=list)
+    parent: LoadedRun | None = field(default=None, repr=False)  # the run this branch forked from, when loaded too
     _curves: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -55,8 +57,30 @@ class LoadedRun:
         return self.history.source_format == "stockpred" and self.history.ended is None
 
     def curve(self, metric: str, by: str = "epoch", ema: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """`curve` of this run from columns kept until the history grows or is replaced."""
-        return self._cached(("curve", metric, by, ema), lambda: _points(self.column(metric), self.column(by), ema))
+        """`curve` of this run from columns kept until the history grows or is replaced; a branch whose parent is
+        loaded starts at the fork, on its parent's point there, with time counted from the root run's start (and the
+        EMA carried on from the parent's)."""
+        if self.parent is None or self.summary.fork_epoch is None:
+            return self._cached(("curve", metric, by, ema), lambda: _points(self.column(metric), self.column(by), ema))
+        return self._cached(("branch curve", metric, by, ema), lambda: self._branch_curve(metric, by, ema))
+
+    def lineage_column(self, name: str) -> np.ndarray:
+        """`column` over the root run's epochs up to each fork and then this run's own ('time' summed along it)."""
+        if name == "time":
+            return np.cumsum(self.lineage_column("seconds"))
+        own = self.column(name)
+        parent, fork = self.parent, self.summary.fork_epoch
+        if parent is None or fork is None:
+            return own
+        before = parent.lineage_column("epoch") <= fork
+        return np.concatenate([parent.lineage_column(name)[before], own])
+
+    def _branch_curve(self, metric: str, by: str, ema: bool) -> tuple[np.ndarray, np.ndarray]:
+        y = self.lineage_column(metric)
+        if ema:
+            y = np.array(smoothed(y.tolist(), SMOOTHING), dtype=np.float64)
+        from_fork = self.lineage_column("epoch") >= self.summary.fork_epoch
+        return _points(y[from_fork], self.lineage_column(by)[from_fork], False)
 
     def column(self, name: str) -> np.ndarray:
         """`column` of this run, kept until the history grows or is replaced."""
@@ -110,12 +134,23 @@ def gather(log_dir: str | Path | None, extra: list[str] = (), judge: bool = True
             runs.append(load_run(path, judge))
         except InputError as error:
             problems.append(str(error))
-    return runs, problems
+    return link_branches(runs), problems
 
 
 def load_all(paths: list[str]) -> list[LoadedRun]:
     """Every path as a run; the first that is not one raises InputError (the CLI's `compare`)."""
-    return [load_run(path) for path in paths]
+    return link_branches([load_run(path) for path in paths])
+
+
+def link_branches(runs: list[LoadedRun]) -> list[LoadedRun]:
+    """Point each branch at its parent where both were loaded (`runs` is returned, in its order)."""
+    by_id = {run.run_id: run for run in runs if run.history.source_format == "stockpred"}
+    order = {run_id: depth for run_id, depth in tree_order(list(by_id), {i: r.summary.parent_id for i, r in by_id.items()})}
+    for run in runs:
+        parent = by_id.get(run.summary.parent_id or "")
+        # Only a parent nearer the root: a loop of parents in hand-edited logs would recurse without end.
+        run.parent = parent if parent is not None and order.get(parent.run_id, 0) < order.get(run.run_id, 0) else None
+    return runs
 
 
 def flatten(config: dict, prefix: str = "") -> dict[str, object]:
@@ -192,7 +227,11 @@ def legend_labels(runs: list[LoadedRun]) -> list[str]:
     labels = []
     for run in runs:
         flat = flatten(run.history.config)
-        parts = [f"{names[k]} {format_value(flat.get(k, _MISSING))}" for k in keys] if flat else []
+        changed = fork_changes(run.history, short_name)
+        edited = {name.split(" ", 1)[0] for name in changed}
+        parts = [f"{names[k]} {format_value(flat.get(k, _MISSING))}" for k in keys
+                 if short_name(k) not in edited] if flat else []
+        parts = [fork_legend(run.history, short_name), *parts] if changed else parts
         labels.append(" · ".join(parts) or run.run_id)
     counts = {label: labels.count(label) for label in labels}
     return [f"{label} · {run.run_id}" if counts[label] > 1 and label != run.run_id else label

@@ -21,6 +21,7 @@ from engine.health import run_rules
 from engine.store.history import History, RunState
 from engine.store.log_reader import read_jsonl
 from engine.store.log_writer import EVENTS_FILE
+from engine.commands.lineage import fork_of
 
 
 class RunStatus(StrEnum):
@@ -59,6 +60,8 @@ class RunSummary:
     samples_per_s: float | None = None
     duration_s: float | None = None
     test_skill: float | None = None  # the best checkpoint's skill on the held-out test split, once the run logged it
+    parent_id: str | None = None  # a branch: the run it was forked from, and the epoch of the fork
+    fork_epoch: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -154,7 +157,7 @@ def summarize_history(history: History, run_dir: Path, live: bool, judge: bool =
                       history.run.time if history.run and history.run.time else None, resume,
                       best_row.epoch if best_row else None, best_row.val_acc if best_row else None,
                       speeds[len(speeds) // 2] if speeds else None, sum(seconds) if seconds else None,
-                      test_score(history, "skill"))
+                      test_score(history, "skill"), *fork_of(history))
 
 
 def test_score(history: History, key: str) -> float | None:

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from engine.commands.compare import LoadedRun, hyperparameter_columns
+from engine.commands.lineage import tree_order
 from engine.commands.runs import RunStatus
 from engine.events import EndReason
 from tui.widgets.compare_table import DASH, number
@@ -29,7 +30,7 @@ def _numeric(values: list[str]) -> pd.Series:
 
 
 class RunsTable(DataTable):
-    """Id, state, the differing knobs, start, epochs, best val and its epoch, skill, accuracy, held-out test skill,
+    """Id (a branch indented under its parent), state, the differing knobs, start, epochs, best val and its epoch, skill, accuracy, held-out test skill,
     worst finding."""
 
     def __init__(self) -> None:
@@ -77,6 +78,12 @@ class RunsTable(DataTable):
             raw = raw[[any(needle in str(cell).lower() for cell in text[path]) for path in raw.index]]
         if self.sort_by in raw.columns:
             raw = raw.sort_values(self.sort_by, ascending=not self.descending, na_position="last", kind="stable")
+        else:  # unsorted: each branch under its parent, indented (a branch whose parent is filtered out stands alone)
+            order = self._tree(runs, list(raw.index))
+            raw = raw.loc[list(order)]
+            for path, depth in order.items():
+                if depth:
+                    text[path][1] = Text(f"{'  ' * (depth - 1)}└ {text[path][1].plain}")
         cursor = self.cursor_path()
         columns = [*BASE_COLUMNS[:3], *knobs, *BASE_COLUMNS[3:]]  # the knobs near the id: they name the run
         if columns != self._columns:
@@ -90,6 +97,16 @@ class RunsTable(DataTable):
             self.add_row(*text[path], key=path)
         if cursor in raw.index:
             self.move_cursor(row=list(raw.index).index(cursor))
+
+    @staticmethod
+    def _tree(runs: list[LoadedRun], shown: list[str]) -> dict[str, int]:
+        """The shown paths in lineage order, each with its depth under its root."""
+        by_path = {run.path: run for run in runs}
+        first_of: dict[str, str] = {}  # by path, not id: two foreign CSVs may share an id (Lightning's metrics)
+        for path in shown:
+            first_of.setdefault(by_path[path].run_id, path)
+        parents = {path: first_of.get(by_path[path].summary.parent_id or "") for path in shown}
+        return dict(tree_order(shown, parents))
 
     @staticmethod
     def _cells(run: LoadedRun, knobs: dict[str, list[str]], index: int, marked: set[str]) -> list:
