@@ -66,6 +66,7 @@ class History:
     device_stats: list[DeviceStats] = field(default_factory=list)
     source_format: str = "stockpred"
     phase: str = ""  # what a starting trainer process is doing, until its run_start
+    started: float | None = None  # the first run_start's time: a resume continues the run, it does not restart it
 
     @property
     def config(self) -> dict:
@@ -147,6 +148,8 @@ class History:
             self.state, self.ended, self.phase = RunState.WAITING, None, event.phase
         elif isinstance(event, RunStarted):
             self.phase = ""
+            if self.started is None and event.time:
+                self.started = event.time
             self.run, self.state, self.ended, self.fatal_error, self.test = event, RunState.RUNNING, None, "", None
             self.hparams = knob_values(event.config)
             self.hparams.update(event.hparams or {})  # a resumed run trains with the checkpoint's values, not the config's
