@@ -116,6 +116,21 @@ async def test_filter_and_sort(logs):
         assert row_ids(screen)[:2] == ["20261124-120000-d", "20261124-090000-a"] and row_ids(screen)[-1] == "keras_run"
 
 
+async def test_the_browsers_help_says_space_marks_a_row_and_moves_the_cursor(logs):
+    app = runs_app("logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("space")
+        assert screen.query_one(RunsTable).cursor_row == 1 and len(screen.marked) == 1
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        text = str(app.screen.query_one("Static").render())
+        assert "space            Mark or unmark the run under the cursor, then move the cursor down" in text
+        assert "enter opens the run under the cursor" in text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen)
+
+
 async def test_enter_replays_a_saved_run_and_attaches_to_a_live_one(logs, monkeypatch):
     opened = []
     monkeypatch.setattr("tui.screens.runs_browser.open_in_terminal", lambda app, argv: opened.append(argv))

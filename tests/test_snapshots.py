@@ -27,8 +27,27 @@ def test_main_screen(snap_compare, state):
 
 
 def test_main_screen_at_80x24(snap_compare):
+    """A paused live run: the footer says `space Resume`."""
     app = dashboard_app(histories.history_of(histories.paused_run()))
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_paused_run_at_120x40(snap_compare):
+    """A paused live run at 120 columns: the footer says `space Resume`."""
+    app = dashboard_app(histories.history_of(histories.paused_run()))
+    assert snap_compare(app, terminal_size=(120, 40))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_too_small_notice_after_a_resize(snap_compare, size):
+    """An open dashboard shrunk to 58×16 shows the notice instead of a squashed layout."""
+
+    async def shrink(pilot):
+        await pilot.resize_terminal(58, 16)
+        await pilot.pause()
+
+    app = dashboard_app(histories.history_of(histories.paused_run()))
+    assert snap_compare(app, terminal_size=size, run_before=shrink)
 
 
 def test_replay_screen_mid_run(snap_compare, tmp_path):

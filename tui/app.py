@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -117,10 +118,11 @@ class DashboardApp(App):
         """A source's notice becomes a notification."""
         self.notify(message.text, severity=message.severity, timeout=10)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         """A new size needs new buckets for the sparklines and the chart; below the minimum, a notice instead."""
         self._dirty = True
-        self.screen.set_class(self.size.width < MIN_SIZE[0] or self.size.height < MIN_SIZE[1], "-too-small")
+        # The event's size: the app's own is still the old one while its handler runs (a shrink went unnoticed).
+        self.screen.set_class(event.size.width < MIN_SIZE[0] or event.size.height < MIN_SIZE[1], "-too-small")
 
     def get_system_commands(self, screen: Screen):
         """The palette: every key of this mode (with the key shown), then Textual's own commands."""

@@ -23,6 +23,7 @@ from tui.dialogs.value_dialog import ValueDialog
 from tui.client_exit import SIGTERM_EXIT, on_sigterm
 from tui.messages import SourceClosed, TrainerConnected, TrainerFailed
 from tui.sources import EventSource, TrainerSource
+from tui.widgets.footer_state import pause_key_label, relabel, remedy_key_state
 
 class LiveDashboard(DashboardApp):
     """Dashboard of a run in progress."""
@@ -57,6 +58,7 @@ class LiveDashboard(DashboardApp):
         self.detached = False
         self.startup_error = ""
         self.exit_code = 0
+        self._remedy_key: bool | None = None
 
     @property
     def in_process(self) -> bool:
@@ -83,6 +85,21 @@ class LiveDashboard(DashboardApp):
             return
         self.quitting = True
         self.controls.interrupt(source="SIGTERM")
+
+    def redraw(self) -> None:
+        super().redraw()
+        self._footer_follows_state()
+
+    def _footer_follows_state(self) -> None:
+        """The footer says Resume while paused, and dims the remedy key while there is nothing to apply."""
+        remedy = remedy_key_state(self.findings)
+        if relabel(self, "toggle_pause", pause_key_label(self.history)) or remedy != self._remedy_key:
+            self._remedy_key = remedy
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The remedy key works (and shows) only when the status panel suggests one."""
+        return remedy_key_state(self.findings) if action == "apply_remedy" else True
 
     def on_trainer_connected(self, message: TrainerConnected) -> None:
         """The trainer process answered: steer it from now on, and show what its log holds."""

@@ -16,9 +16,13 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.commands.compare import LoadedRun, gather
 from engine.commands.runs import UNJUDGED, worst_finding
+from tui.dialogs.help_screen import HelpScreen
+from tui.palette import help_lines
 from tui.screens.compare_screen import CompareScreen
 from tui.screens.open_run import open_command, open_in_terminal
 from tui.widgets.runs_table import BASE_COLUMNS, RunsTable
+
+BROWSER_NOTE = "enter opens the run under the cursor (attach when live, else replay) · esc closes"
 
 
 @dataclass
@@ -45,9 +49,11 @@ class RunsBrowser(ModalScreen[None]):
     RunsBrowser #filter { height: 1; border: none; padding: 0 1; }
     RunsBrowser RunsTable { height: 1fr; }
     """
-    BINDINGS = [Binding("space", "mark", "Mark"), Binding("c", "compare", "Compare"),
+    BINDINGS = [Binding("space", "mark", "Mark", tooltip="Mark or unmark the run under the cursor, then move the cursor down"),
+                Binding("c", "compare", "Compare", tooltip="Compare the marked runs (none marked: the one under the cursor)"),
                 Binding("slash", "filter", "Filter"), Binding("s", "sort(1)", "Sort"),
                 Binding("S", "reverse", "Reverse", show=False), Binding("r", "reload", "Reload"),
+                Binding("question_mark", "help", "Help", tooltip="Help: every key"),
                 Binding("escape", "back", "Back"), Binding("q", "app.quit_app", "Quit")]
 
     def __init__(self, log_dir: str | None, extra: list[str] = (), standalone: bool = False) -> None:
@@ -194,6 +200,10 @@ class RunsBrowser(ModalScreen[None]):
         """Read the runs again (new runs, states that changed)."""
         self.notify(f"reading runs… ({time.strftime('%H:%M:%S')})", timeout=2)
         self._load()
+
+    def action_help(self) -> None:
+        """Show every key of the browser (space marks a row and moves the cursor on)."""
+        self.app.push_screen(HelpScreen(help_lines(self.app, self.BINDINGS), BROWSER_NOTE))
 
     def action_back(self) -> None:
         """Leave the filter line, else close the browser (or quit, when it is the whole app)."""
