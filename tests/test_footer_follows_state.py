@@ -26,9 +26,9 @@ async def test_the_pause_key_says_resume_while_paused_and_pause_again_after():
     app = dashboard_app(histories.history_of(histories.healthy_run()))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: shown(app, "space") == ("Pause", False))
-        app.post_message(EventsArrived([Paused(30, 960, "user")]))
+        app.dashboard.post_message(EventsArrived([Paused(30, 960, "user")]))
         await wait_until(pilot, lambda: shown(app, "space") == ("Resume", False))
-        app.post_message(EventsArrived([Resumed(30, 960)]))
+        app.dashboard.post_message(EventsArrived([Resumed(30, 960)]))
         await wait_until(pilot, lambda: shown(app, "space") == ("Pause", False))
 
 

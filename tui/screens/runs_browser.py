@@ -16,10 +16,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.commands.compare import LoadedRun, gather
 from engine.commands.runs import UNJUDGED, worst_finding
+from engine.errors import InputError
 from tui.dialogs.help_screen import HelpScreen
 from tui.palette import help_lines
 from tui.screens.compare_screen import CompareScreen
-from tui.screens.open_run import open_command, open_in_terminal
+from tui.screens.open_run import open_run
 from tui.widgets.runs_table import BASE_COLUMNS, RunsTable
 
 BROWSER_NOTE = "enter opens the run under the cursor (attach when live, else replay) · esc closes"
@@ -56,11 +57,10 @@ class RunsBrowser(ModalScreen[None]):
                 Binding("question_mark", "help", "Help", tooltip="Help: every key"),
                 Binding("escape", "back", "Back"), Binding("q", "app.quit_app", "Quit")]
 
-    def __init__(self, log_dir: str | None, extra: list[str] = (), standalone: bool = False) -> None:
+    def __init__(self, log_dir: str | None, extra: list[str] = ()) -> None:
         super().__init__()
         self.log_dir = log_dir
         self.extra = list(extra)
-        self.standalone = standalone
         self.runs: list[LoadedRun] = []
         self.marked: set[str] = set()
         self.loaded = False
@@ -144,11 +144,17 @@ class RunsBrowser(ModalScreen[None]):
         self.refill()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter opens the run: attach when it is live, else replay."""
+        """Enter opens the run's dashboard above the browser (attach when it is live, else replay); escape comes back."""
         run = self._run(event.row_key.value)
-        if run is not None:
-            open_in_terminal(self.app, open_command(run))
-            self._load()  # it may have ended or gained epochs meanwhile
+        if run is None:
+            return
+        try:
+            screen = open_run(run)
+        except (InputError, OSError) as error:  # the run ended or its log went meanwhile
+            self.notify(f"cannot open {run.summary.run_id}: {error}", severity="error", markup=False, timeout=8)
+            self._load()
+            return
+        self.app.push_screen(screen, lambda _: self._load())  # back: it may have ended or gained epochs
 
     def _run(self, path: str | None) -> LoadedRun | None:
         return next((run for run in self.runs if run.path == path), None)
@@ -209,7 +215,7 @@ class RunsBrowser(ModalScreen[None]):
         """Leave the filter line, else close the browser (or quit, when it is the whole app)."""
         if self.focused is self.query_one("#filter", Input):
             self.query_one(RunsTable).focus()
-        elif self.standalone:
+        elif self.app.first is self:  # the whole app is this browser
             self.app.exit()
         else:
             self.dismiss()
