@@ -47,17 +47,17 @@ async def attach_and_press(logs: str) -> list[float]:
     app = attach_app(None, logs)
     latencies = []
     async with app.run_test(headless=True, size=(120, 40)) as pilot:
-        while len(app.history.epochs) < 2:
+        while len(app.dashboard.history.epochs) < 2:
             await asyncio.sleep(0.02)
         pressed = time.time()
         await pilot.press("space")
         while "PAUSED" not in str(app.query_one("#header").render()):
             await asyncio.sleep(0.005)
         shown = time.time()
-        boundary = next(e.time for e in reversed(app.history.events) if e.kind == "paused")
+        boundary = next(e.time for e in reversed(app.dashboard.history.events) if e.kind == "paused")
         latencies = [shown - boundary, shown - pressed]
         await pilot.press("space")
-        while app.history.state != "ended":
+        while app.dashboard.history.state != "ended":
             await asyncio.sleep(0.05)
     return latencies
 

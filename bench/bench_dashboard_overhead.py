@@ -42,9 +42,9 @@ def dashboard(logs):
     from tui.launch import live_app
 
     app = live_app(options(logs))
-    app.quitting = True  # leave when the run ends, as after answering the quit dialog
+    app.dashboard.mode.quitting = True  # leave when the run ends, as after answering the quit dialog
     app.run(headless=True, size=(120, 40))
-    return steady([r.samples_per_s for r in app.history.rows()])
+    return steady([r.samples_per_s for r in app.dashboard.history.rows()])
 
 
 def measure(mode):

@@ -41,7 +41,7 @@ async def open_and_draw(path: Path) -> tuple[float, float]:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         drawn = time.perf_counter() - began
-        assert len(app.history.step_loss) == STEPS and len(app.history.epochs) == EPOCHS
+        assert len(app.dashboard.history.step_loss) == STEPS and len(app.dashboard.history.epochs) == EPOCHS
     return parsed, drawn
 
 

@@ -30,9 +30,9 @@ async def test_kill_9_of_the_dashboard_leaves_the_run_training_and_a_new_attach_
         app = attach_app(run_dir.name, str(logs))
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("space")
-            await wait_until(pilot, lambda: app.history.state == "paused")
+            await wait_until(pilot, lambda: app.dashboard.history.state == "paused")
             await pilot.press("q", "n")
-            await wait_until(pilot, lambda: app.history.state == "ended")
+            await wait_until(pilot, lambda: app.dashboard.history.state == "ended")
         wait_for(lambda: not pid_alive(pid), "the trainer exits after the stop")
     finally:
         ui.kill()

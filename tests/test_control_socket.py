@@ -574,3 +574,28 @@ def test_a_full_house_of_greeted_clients_still_refuses_the_next(make_run):
         ControlClient(run.server.path, backlog=False)
     for holder in holders:
         holder.close()
+
+
+def test_the_client_fits_the_controller_protocol_and_put_and_interrupt_go_over_the_socket(make_run):
+    from engine.control.channel import Control, ControlChannel, Controller
+
+    declared = {name for name in vars(Controller) if not name.startswith("_")}
+    assert {"put", "interrupt", "pause", "resume", "stop", "save", "set"} <= declared
+    assert all(callable(getattr(kind, name, None)) for kind in (ControlClient, ControlChannel) for name in declared)
+    run = make_run()
+    run.advances()
+    client = ControlClient(run.server.path)
+    client.read_backlog()
+    replies = []
+    client.start(lambda events: None, replies.append, lambda why: None)
+    client.put(Control("set", "lr", 0.003))
+    client.interrupt(source="SIGTERM")
+    wait_for(lambda: len(replies) == 3, what="three replies")
+    assert all(reply["ok"] for reply in replies)
+    wait_for(lambda: len(run.received) >= 4, what="controls reaching the loop")
+    me = f"attach pid {os.getpid()}"
+    assert [(c.action, c.name, c.value) for c in run.received[1:4]] == [("set", "lr", 0.003), ("save", "", 0.0),
+                                                                      ("stop", "", 0.0)]
+    assert run.received[2].source == f"SIGTERM via {me}"
+    client.close()
+    run.stop()

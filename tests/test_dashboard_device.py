@@ -8,9 +8,9 @@ from engine.events import DeviceStats
 from engine.training.device_stats import NvmlStats, ProcessStats, provider_for
 from tests.conftest import wait_until
 from tests.histories import epoch, history_of, start
-from tui.app import DashboardApp
+from tui.launch import dashboard_app
 from tui.messages import EventsArrived
-from tui.replay_app import ReplayDashboard
+from tui.launch import history_replay_app
 from tui.widgets.device_panel import DevicePanel, device_text
 
 GPU = DeviceStats("gpu", 87.0, 10.5 * 2 ** 30, 80 * 2 ** 30, 65.0, 250.4, 143.0, 512 * 2 ** 20)
@@ -56,16 +56,16 @@ def test_process_stats_measure_cpu_between_reads():
 
 
 async def test_panel_shows_the_figures_of_the_latest_stats_event():
-    app = DashboardApp()
+    app = dashboard_app()
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.query_one(DevicePanel)
         assert not panel.display  # no stats event yet: nothing to show
-        app.post_message(EventsArrived([start(), DeviceStats("cpu", cpu_percent=12.0, rss=2 ** 30, step=3)]))
+        app.dashboard.post_message(EventsArrived([start(), DeviceStats("cpu", cpu_percent=12.0, rss=2 ** 30, step=3)]))
         await wait_until(pilot, lambda: panel.display and str(panel.render()) == "proc cpu 12% · rss 1.0 GiB")
-        app.post_message(EventsArrived([GPU]))
+        app.dashboard.post_message(EventsArrived([GPU]))
         await wait_until(pilot, lambda: str(panel.render()) == "gpu 87% · 10.5 GiB/80.0 GiB · 65°C · 250 W\n"
                                                                "proc cpu 143% · rss 512.0 MiB")
-        assert app.history.events[-1].kind == "run_start"  # stats are kept apart from the events the rules read
+        assert app.dashboard.history.events[-1].kind == "run_start"  # stats are kept apart from the events the rules read
 
 
 async def test_replay_shows_the_figures_logged_up_to_the_cursor():
@@ -73,7 +73,7 @@ async def test_replay_shows_the_figures_logged_up_to_the_cursor():
     for n in range(1, 4):
         events += [DeviceStats("cpu", cpu_percent=10.0 * n, rss=n * 2 ** 20, epoch=n - 1, step=n * 32 - 16),
                    epoch(n, 1.3 - 0.01 * n, 1.31 - 0.01 * n)]
-    app = ReplayDashboard(history_of(events))
+    app = history_replay_app(history_of(events))
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.query_one(DevicePanel)
         await wait_until(pilot, lambda: str(panel.render()) == "proc cpu 30% · rss 3.0 MiB")

@@ -17,7 +17,7 @@ async def test_replay_header_has_no_stale_total_or_eta(tmp_path):
     app = replay_app(str(write_log(tmp_path / "events.jsonl", stopped_early())))
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("home", "right", "right")
-        await wait_until(pilot, lambda: app.cursor == 3)
+        await wait_until(pilot, lambda: app.dashboard.mode.cursor == 3)
         header = str(app.query_one("#header").render())
         assert header.startswith(" REPLAY  20261125-120000-demo · epoch 3\n") and "/40" not in header and "ETA" not in header
         assert "epoch 3/10 · stopped · 2 epochs/s" in str(app.query_one("#replay-bar").render())
@@ -27,7 +27,7 @@ async def test_replay_header_has_no_stale_total_or_eta(tmp_path):
 async def test_follow_of_an_ended_log_says_it_ended(tmp_path):
     app = replay_app(str(write_log(tmp_path / "events.jsonl", stopped_early())), follow=True)
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(pilot, lambda: app.history.state == "ended")
+        await wait_until(pilot, lambda: app.dashboard.history.state == "ended")
         await wait_until(pilot, lambda: "log ended" in str(app.query_one("#replay-bar").render()))
         bar = str(app.query_one("#replay-bar").render())
         assert "epochs/s" not in bar and "following" not in bar
@@ -41,8 +41,8 @@ async def test_live_header_shows_the_thread_count_before_and_after_the_first_epo
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "cpu ×3 threads" in str(app.query_one("#header").render())
-        app.history.apply(histories.epoch(1, 1.3, 1.31))
-        app.redraw()
+        app.dashboard.history.apply(histories.epoch(1, 1.3, 1.31))
+        app.dashboard.redraw()
         header = str(app.query_one("#header").render())
         assert " epoch 1/100 · ETA" in header and "2,500 samples/s · 3 thr ·" in header
         first, second = header.split("\n")

@@ -21,7 +21,7 @@ async def test_every_binding_is_a_palette_entry_with_its_key():
     app = live_app()
     async with app.run_test(size=(80, 24)):
         found = entries(app)
-        for binding in app._bindings_for_help():
+        for binding in app.dashboard.help_bindings():
             if binding.description or binding.tooltip:
                 assert found[binding.tooltip or binding.description] == f"key: {keys_of(app, binding)}"
         assert found["Pause ⇄ resume training"] == "key: space/p"
@@ -49,7 +49,7 @@ async def test_searching_the_palette_finds_pause_save_and_lr_and_runs_the_action
             await wait_until(pilot, lambda: not isinstance(app.screen, CommandPalette))
         prompts = await palette_search(app, pilot, "skill")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.chart_mode.metric == "loss")
+        await wait_until(pilot, lambda: app.dashboard.chart_mode.metric == "loss")
 
 
 async def test_footer_at_80_columns_keeps_the_main_keys_and_help_has_the_rest():

@@ -38,25 +38,25 @@ async def test_detach_then_attach_steer_detach_and_stop_from_a_second_attach(tmp
     try:
         app = attach_app(None, str(logs))  # the newest live run
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.history.epochs)
+            await wait_until(pilot, lambda: app.dashboard.history.epochs)
             await pilot.press("space")
-            await wait_until(pilot, lambda: app.history.state == "paused")
+            await wait_until(pilot, lambda: app.dashboard.history.state == "paused")
             await pilot.press("equals_sign")
-            await wait_until(pilot, lambda: app.history.hparams["lr"] == pytest.approx(0.00125))
+            await wait_until(pilot, lambda: app.dashboard.history.hparams["lr"] == pytest.approx(0.00125))
             assert "PAUSED" in str(app.query_one("#header").render())
             await pilot.press("q", "d")
             await wait_until(pilot, lambda: not app.is_running)
-        assert app.detached and pid_alive(pid)
+        assert app.dashboard.mode.detached and pid_alive(pid)
         first_client = next(e["source"] for e in events(run_dir) if e["type"] == "hparam")
         assert first_client.startswith("attach pid ")
 
         again = attach_app(run_dir.name, str(logs))
         async with again.run_test(size=SIZE) as pilot:
-            change = again.history.changes[-1]  # from the backlog, before any live event
+            change = again.dashboard.history.changes[-1]  # from the backlog, before any live event
             assert (change.name, change.new, change.source) == ("lr", 0.00125, first_client)
-            assert again.history.state == "paused"
+            assert again.dashboard.history.state == "paused"
             await pilot.press("q", "n")
-            await wait_until(pilot, lambda: again.history.state == "ended")
+            await wait_until(pilot, lambda: again.dashboard.history.state == "ended")
         wait_for(lambda: not pid_alive(pid), "the background process exits after the stop")
     finally:
         kill_quietly(pid)

@@ -19,6 +19,6 @@ async def test_dashboard_shows_failed_and_quits_when_the_run_directory_cannot_be
     app = live_app(RunOptions(overrides=[*TINY, f"log_dir={tmp_path / 'afile'}"]))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: "FAILED" in str(app.query_one("#header").render()))
-        assert "cannot create the run directory" in app.history.fatal_error
+        assert "cannot create the run directory" in app.dashboard.history.fatal_error
         await pilot.press("q")
         await wait_until(pilot, lambda: not app.is_running)

@@ -38,7 +38,7 @@ from tui.launch import client_app
 from engine.commands.run_plan import RunOptions
 dashboard, trainer = client_app(RunOptions(overrides=["data.source=synthetic", f"log_dir={run.parent}"]))
 import engine.commands.trainer_process, engine.commands.detach
-assert codes == [0, 0, 0, 0, 0] and app.history.epochs and compare.runs and trainer.plan.fresh, codes
+assert codes == [0, 0, 0, 0, 0] and app.dashboard.history.epochs and compare.first.runs and trainer.plan.fresh, codes
 print("LOADED", sorted(m for m in ("torch", "textual") if m in sys.modules))
 """
 

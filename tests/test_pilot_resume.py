@@ -17,16 +17,16 @@ async def test_resumed_dashboard_starts_with_earlier_epochs_and_the_checkpoints_
     checkpoint = first.run_dir / "checkpoints" / "last.pt"
 
     app = live_app(RunOptions(resume=str(checkpoint), overrides=["training.epochs=5"]))
-    assert sorted(app.history.epochs) == [1, 2, 3]  # before the first frame, from the run's own log
+    assert sorted(app.dashboard.history.epochs) == [1, 2, 3]  # before the first frame, from the run's own log
     async with app.run_test(size=(100, 30)) as pilot:
         assert "epoch 3/3" in str(app.query_one("#header").render())
-        await wait_until(pilot, lambda: app.history.run and app.history.run.resumed_from)
+        await wait_until(pilot, lambda: app.dashboard.history.run and app.dashboard.history.run.resumed_from)
         await wait_until(pilot, lambda: "lr 0.004" in str(app.query_one("#hparams").render()))
-        assert app.history.hparams["lr"] == 0.004 and app.history.config["training"]["learning_rate"] == 0.001
-        await wait_until(pilot, lambda: app.history.state == "ended")
-    assert sorted(app.history.epochs) == [1, 2, 3, 4, 5] and app.trainer.run_dir == first.run_dir
+        assert app.dashboard.history.hparams["lr"] == 0.004 and app.dashboard.history.config["training"]["learning_rate"] == 0.001
+        await wait_until(pilot, lambda: app.dashboard.history.state == "ended")
+    assert sorted(app.dashboard.history.epochs) == [1, 2, 3, 4, 5] and app.dashboard.mode.trainer.run_dir == first.run_dir
     resumed = History()
-    resumed.apply(next(e for e in app.history.events if isinstance(e, RunStarted) and e.resumed_from))
+    resumed.apply(next(e for e in app.dashboard.history.events if isinstance(e, RunStarted) and e.resumed_from))
     assert resumed.hparams["lr"] == 0.004  # the run_start alone already says what the run trains with
 
 
@@ -37,7 +37,7 @@ async def test_a_checkpoint_copied_out_of_its_run_resumes_into_a_new_run(tmp_pat
     copied = tmp_path / "kept.pt"
     copied.write_bytes((first.run_dir / "checkpoints" / "last.pt").read_bytes())
     app = live_app(RunOptions(resume=str(copied), overrides=["training.epochs=2"]))
-    assert not app.history.epochs and app.trainer.run_dir != first.run_dir
+    assert not app.dashboard.history.epochs and app.dashboard.mode.trainer.run_dir != first.run_dir
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.history.state == "ended")
-    assert sorted(app.history.epochs) == [2] and app.history.ended.reason == "completed"
+        await wait_until(pilot, lambda: app.dashboard.history.state == "ended")
+    assert sorted(app.dashboard.history.epochs) == [2] and app.dashboard.history.ended.reason == "completed"

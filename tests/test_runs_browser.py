@@ -12,9 +12,10 @@ from tests.conftest import wait_until
 from tests.histories import epoch
 from tests.test_compare import KERAS, write_run
 from engine.store.log_reader import read_any
-from tui.replay_app import ReplayDashboard
+from tui.launch import history_replay_app, replay_screen
 from tui.runs_app import compare_app, runs_app
 from tui.screens.compare_screen import CompareScreen
+from tui.screens.dashboard_screen import DashboardScreen
 from tui.screens.runs_browser import RunsBrowser
 from tui.widgets.compare_table import CompareTable
 from tui.widgets.runs_table import RunsTable
@@ -116,9 +117,29 @@ async def test_filter_and_sort(logs):
         assert row_ids(screen)[:2] == ["20261124-120000-d", "20261124-090000-a"] and row_ids(screen)[-1] == "keras_run"
 
 
-async def test_enter_replays_a_saved_run_and_attaches_to_a_live_one(logs, monkeypatch):
-    opened = []
-    monkeypatch.setattr("tui.screens.runs_browser.open_in_terminal", lambda app, argv: opened.append(argv))
+async def test_the_browsers_help_says_space_marks_a_row_and_moves_the_cursor(logs):
+    app = runs_app("logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("space")
+        assert screen.query_one(RunsTable).cursor_row == 1 and len(screen.marked) == 1
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        text = str(app.screen.query_one("Static").render())
+        assert "space            Mark or unmark the run under the cursor, then move the cursor down" in text
+        assert "enter opens the run under the cursor" in text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen)
+
+
+async def test_enter_opens_a_saved_run_as_a_replay_a_live_one_attached_and_escape_comes_back(logs, monkeypatch):
+    attached = []
+
+    def attach_screen(path, log_dir="logs"):
+        attached.append(path)
+        return replay_screen(str(logs / "20261124-090000-a"))  # stands in for the live dashboard: no trainer here
+
+    monkeypatch.setattr("tui.launch.attach_screen", attach_screen)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind("logs/20261124-110000-c/control.sock")  # answers like a live run's control server (cwd: tmp_path)
     listener.listen()
@@ -127,23 +148,33 @@ async def test_enter_replays_a_saved_run_and_attaches_to_a_live_one(logs, monkey
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await loaded(pilot)
             assert [str(c) for c in screen.query_one(RunsTable).get_row_at(2)[1:3]] == ["20261124-110000-c", "running"]
-            await pilot.press("enter", "down", "down", "enter")
-            await wait_until(pilot, lambda: len(opened) == 2)
-            assert opened == [["replay", "logs/20261124-090000-a"], ["attach", "logs/20261124-110000-c"]]
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+            assert app.screen.mode.badge == "replay" and app.screen.history.run.run_id == "20261124-090000-a"
+            await pilot.press("escape")
+            await loaded(pilot)
+            assert app.screen is screen and not attached
+            screen.query_one(RunsTable).move_cursor(row=2)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+            assert attached == ["logs/20261124-110000-c"]
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is screen)
+            assert app.is_running and len(app.screen_stack) == 1
     finally:
         listener.close()
 
 
 async def test_every_dashboard_opens_the_browser_with_r(logs):
     run = logs / "20261124-090000-a"
-    app = ReplayDashboard(*read_any(run))
+    app = history_replay_app(*read_any(run))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("r")
         screen = await loaded(pilot)
         assert len(row_ids(screen)) == 4
         await pilot.press("space", "c")
         await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen))
-        assert not app.playing  # space marked a run in the browser; it did not start the replay underneath
+        assert not app.dashboard.mode.playing  # space marked a run in the browser; it did not start the replay underneath
         await pilot.press("escape", "escape")
         assert app.screen is app.screen_stack[0] and app.is_running
 
@@ -237,9 +268,9 @@ async def test_every_compare_cell_shows_whole_at_80_and_120_columns(uneven_legen
     async with app.run_test(size=size) as pilot:
         await _drawn(pilot)
         table = app.screen.query_one(CompareTable)
-        # laid out for all three rows (its height follows the rows a frame later on a loaded machine)
-        await wait_until(pilot, lambda: table.row_count == 3 and table.virtual_size.width > 0
-                         and table.size.height >= table.virtual_size.height)
+        await wait_until(pilot, lambda: table.row_count == 3 and table.virtual_size.width > 0)
+        # Rows are laid out a frame after they are added: wait until the last row is drawn, then read every line.
+        await wait_until(pilot, lambda: table_text(table).count("■") == 3)
         assert table.virtual_size.width <= table.size.width  # nothing scrolled out of sight
         drawn = table_text(table)
         for row in range(table.row_count):

@@ -9,7 +9,7 @@ from engine.commands.trainer_setup import RunOptions, build_trainer
 from engine.store.log_reader import read_any
 from tests.conftest import TINY, wait_until
 from tests.test_runs_browser import loaded
-from tui.replay_app import ReplayDashboard
+from tui.launch import history_replay_app
 from tui.runs_app import runs_app
 from tui.widgets.runs_table import RunsTable
 
@@ -44,7 +44,7 @@ async def test_runs_tui_lists_runs_of_different_epochs(runs_of_one_and_two_epoch
 
 
 async def test_r_in_a_dashboard_opens_the_browser_over_them(runs_of_one_and_two_epochs):
-    app = ReplayDashboard(*read_any(runs_of_one_and_two_epochs[1]))
+    app = history_replay_app(*read_any(runs_of_one_and_two_epochs[1]))
     async with app.run_test(size=(160, 30)) as pilot:
         await pilot.press("r")
         screen = await loaded(pilot)

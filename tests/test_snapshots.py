@@ -6,6 +6,7 @@ from engine.events import StepEvent
 from engine.health import Finding
 from engine.health.passing import PASSING
 from tests import histories
+from tests.conftest import wait_until
 from tests.test_dashboard_chart import DEFAULT_BASELINES, near_baseline_run
 from tests.test_logs import write_log
 from tui.launch import dashboard_app, replay_app
@@ -27,14 +28,35 @@ def test_main_screen(snap_compare, state):
 
 
 def test_main_screen_at_80x24(snap_compare):
+    """A paused live run: the footer says `space Resume`."""
     app = dashboard_app(histories.history_of(histories.paused_run()))
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_paused_run_at_120x40(snap_compare):
+    """A paused live run at 120 columns: the footer says `space Resume`."""
+    app = dashboard_app(histories.history_of(histories.paused_run()))
+    assert snap_compare(app, terminal_size=(120, 40))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_too_small_notice_after_a_resize(snap_compare, size):
+    """An open dashboard shrunk to 58×16 shows the notice instead of a squashed layout."""
+
+    async def shrink(pilot):
+        await pilot.pause()  # the first frame at the starting size, then the shrink
+        await pilot.resize_terminal(58, 16)
+        await wait_until(pilot, lambda: pilot.app.screen.has_class("-too-small"))
+
+    app = dashboard_app(histories.history_of(histories.paused_run()))
+    assert snap_compare(app, terminal_size=size, run_before=shrink)
 
 
 def test_replay_screen_mid_run(snap_compare, tmp_path):
     app = replay_app(str(write_log(tmp_path / "events.jsonl", histories.overfitting_run())))
 
     async def step_twice_and_settle(pilot):
+        await pilot.pause()  # the first frame, then the keys
         await pilot.press("home", "right", "right")
         # The status panel's text grows as the cursor moves; on a loaded machine its scroll container can be caught
         # before it lays the new text out: wait until the app has nothing left to process.
@@ -78,6 +100,6 @@ def test_loss_view_with_baselines_and_ema(snap_compare, run):
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_status_panel_with_only_passing_rules(snap_compare, monkeypatch, size):
     """Every rule passing: dim ticks with the rule's name after the phrase where it fits, no alarm-coloured OK."""
-    monkeypatch.setattr("tui.app.run_rules", lambda history: [Finding.ok(rule, "fine") for rule in PASSING])
+    monkeypatch.setattr("tui.screens.dashboard_screen.run_rules", lambda history: [Finding.ok(rule, "fine") for rule in PASSING])
     app = dashboard_app(histories.history_of(histories.healthy_run()))
     assert snap_compare(app, terminal_size=size)

@@ -68,7 +68,7 @@ async def test_follow_shows_the_epochs_when_the_step_samples_carry_no_position(t
     path = write_log(tmp_path / "events.jsonl", events)
     app = replay_app(str(path), follow=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: len(app.history.epochs) == 8)
+        await wait_until(pilot, lambda: len(app.dashboard.history.epochs) == 8)
         with path.open("a") as log:  # the trainer's next step sample, read through the follower's fast path
             log.write(StepEvent(9, 3, 32, 259, 1.2, time=1.0).to_json() + "\n")
         label = app.query_one("#step-text")

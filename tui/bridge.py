@@ -1,11 +1,11 @@
-"""Event sink that forwards engine events to the app from the training thread, throttled."""
+"""Event sink that forwards engine events to a dashboard screen from the training thread, throttled."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from textual.app import App
+from textual.widget import Widget
 
 from engine.events import (CheckpointSaved, ErrorEvent, Event, HyperparamChanged, Paused, Resumed, RunEnded, RunStarted,
                            SessionNote)
@@ -23,11 +23,11 @@ def urgent(event: Event) -> bool:
 class UiBridge:
     """Batches events; posts at once for urgent ones, the rest (steps, epochs, autosaves) at most every `interval` s.
 
-    Tiny epochs can end a hundred times a second; one message each would keep the app's queue from ever idling.
+    Tiny epochs can end a hundred times a second; one message each would keep the screen's queue from ever idling.
     """
 
-    def __init__(self, app: App, interval: float = 0.25) -> None:
-        self.app = app
+    def __init__(self, screen: Widget, interval: float = 0.25) -> None:
+        self.screen = screen
         self.interval = interval
         self._pending: list[Event] = []
         self._lock = threading.Lock()
@@ -41,4 +41,4 @@ class UiBridge:
                 return
             batch, self._pending = self._pending, []
             self._last_post = now
-        self.app.post_message(EventsArrived(batch))
+        self.screen.post_message(EventsArrived(batch))

@@ -12,21 +12,33 @@ from engine.store.log_follower import LogFollower
 from engine.store.history import History
 from engine.file_kinds import check_input
 from engine.store.log_reader import LOG_EXPECTED, read_any, read_jsonl
-from tui.live_app import LiveDashboard
-from tui.replay_app import ReplayDashboard
-from tui.sources import FollowSource, SocketSource
+from tui.app import StockpredApp
+from tui.modes.live_mode import LiveMode
+from tui.modes.replay_mode import ReplayMode
+from tui.screens.dashboard_screen import REDRAW_INTERVAL_S, DashboardScreen
+from tui.sources import FollowSource, SocketSource, TrainerSource
 from tui.trainer_source import TrainerProcessSource
 
 STARTUP_EXIT_WAIT_S = 10.0
 
 
+def live_screen(history: History | None = None, source=None, controls=None, trainer=None, attached: bool = False,
+                run_dir=None) -> DashboardScreen:
+    """A live run's dashboard screen over whatever feeds it."""
+    history = history or History()
+    if source is None and trainer is not None:  # the tests' in-process trainer, run by the screen's thread worker
+        source = TrainerSource(trainer, max(REDRAW_INTERVAL_S, trainer.config.step_event_interval_s))
+    return DashboardScreen(LiveMode(controls, attached, trainer, history.hparams), history, source, run_dir)
+
+
 def dashboard_app(history: History | None = None, source=None, controls=None, trainer=None,
-                  attached: bool = False) -> LiveDashboard:
-    """The live dashboard over whatever feeds it (the CLI's modes below, and the snapshot tests' fixed streams)."""
-    return LiveDashboard(trainer, controls, history, source, attached)
+                  attached: bool = False) -> StockpredApp:
+    """The app showing a live dashboard over whatever feeds it (the CLI's modes below, and the snapshot tests' fixed
+    streams)."""
+    return StockpredApp(live_screen(history, source, controls, trainer, attached))
 
 
-def live_app(options) -> LiveDashboard:
+def live_app(options) -> StockpredApp:
     """A dashboard around a trainer in this process: for the Pilot tests that read the trainer's own modules (users
     get a trainer process: `client_app`)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -52,7 +64,7 @@ def live_app(options) -> LiveDashboard:
     return dashboard_app(history, controls=controls, trainer=trainer)
 
 
-def replay_app(path: str, follow: bool = False) -> ReplayDashboard:
+def replay_screen(path: str, follow: bool = False) -> DashboardScreen:
     """A dashboard over a saved log, or one that keeps reading a log being written (parsed off the UI thread)."""
     if follow:
         follower = LogFollower(path)
@@ -62,12 +74,23 @@ def replay_app(path: str, follow: bool = False) -> ReplayDashboard:
             follower.poll()
         except OSError as error:
             raise InputError(str(follower.path), f"cannot read ({error.strerror or error})") from None
-        return ReplayDashboard(follower.history, follower.notices, FollowSource(follower))
+        return DashboardScreen(ReplayMode(follower.history, follower.notices, following=True), follower.history,
+                               FollowSource(follower))
     history, notices = read_any(path)
-    return ReplayDashboard(history, notices)
+    return DashboardScreen(ReplayMode(history, notices), history)
 
 
-def attach_app(target: str | None, log_dir: str) -> LiveDashboard:
+def history_replay_app(history: History, notices: list[str] | None = None) -> StockpredApp:
+    """The app replaying a history already read (the tests' fixed streams)."""
+    return StockpredApp(DashboardScreen(ReplayMode(history, notices), history))
+
+
+def replay_app(path: str, follow: bool = False) -> StockpredApp:
+    """The app showing one replay (or follow) dashboard."""
+    return StockpredApp(replay_screen(path, follow))
+
+
+def attach_screen(target: str | None, log_dir: str = "logs") -> DashboardScreen:
     """The live dashboard of a run in another process, steered over its control socket."""
     from engine.control.client import ControlClient
     from engine.commands.runs import find_socket
@@ -75,12 +98,15 @@ def attach_app(target: str | None, log_dir: str) -> LiveDashboard:
     socket_path = find_socket(target, log_dir)
     client = ControlClient(socket_path, "attach")
     history, _ = client.read_backlog()
-    app = dashboard_app(history, SocketSource(client), client, attached=True)
-    app.run_dir = client.path.parent
-    return app
+    return live_screen(history, SocketSource(client), client, attached=True, run_dir=client.path.parent)
 
 
-def client_app(options) -> tuple[LiveDashboard, TrainerProcessSource]:
+def attach_app(target: str | None, log_dir: str) -> StockpredApp:
+    """The app showing an attached dashboard."""
+    return StockpredApp(attach_screen(target, log_dir))
+
+
+def client_app(options) -> tuple[StockpredApp, TrainerProcessSource]:
     """The dashboard of a new trainer process (its worker starts it); the config is checked here, without torch."""
     plan = plan_run(options)  # a bad config: one line, exit 2, nothing started
     history = History()
@@ -88,19 +114,20 @@ def client_app(options) -> tuple[LiveDashboard, TrainerProcessSource]:
         history, _ = read_jsonl(plan.run_dir)
     history.apply(StartupPhase("starting the trainer"))
     source = TrainerProcessSource(options, plan)
-    return LiveDashboard(history=history, source=source, run_dir=plan.run_dir), source
+    return StockpredApp(live_screen(history, source, run_dir=plan.run_dir)), source
 
 
-def crash_line(app) -> str:
+def crash_line(app: StockpredApp) -> str:
     """One line after a UI crash: where the traceback is, and that the run goes on."""
-    run = app.run_dir.name if app.run_dir is not None else None
+    run_dir = app.dashboard.run_dir if app.dashboard is not None else None
+    run = run_dir.name if run_dir is not None else None
     goes_on = f"; the run goes on: stockpred-tui attach {run}" if run else ""
     return f"error: the dashboard crashed (traceback in {app.crash_log}){goes_on}"
 
 
-def _after_failed_start(app: LiveDashboard, source: TrainerProcessSource) -> int:
+def _after_failed_start(app: StockpredApp, source: TrainerProcessSource) -> int:
     """The trainer process found a problem before training: its one line; a new run leaves nothing behind."""
-    line = app.startup_error or f"error: {app.history.fatal_error}"
+    line = app.first.mode.startup_error or f"error: {app.first.history.fatal_error}"
     print(line if line.startswith("error: ") else f"error: {line}", file=sys.stderr)
     status = source.exit_status(STARTUP_EXIT_WAIT_S)
     if status is not None:
@@ -112,17 +139,18 @@ def launch_dashboard(options) -> int:
     """Start the trainer process and be its client: leaving (detach, a crash, a hang-up) never ends the run."""
     app, source = client_app(options)
     app.run()
+    screen = app.first
     if app.crash_log is not None:
         print(crash_line(app), file=sys.stderr)
         return 1
-    if app.startup_error or app.failed_before_training:
+    if screen.mode.startup_error or screen.mode.failed_before_training:
         return _after_failed_start(app, source)
-    ended, run_dir = app.history.ended, source.plan.run_dir
+    ended, run_dir = screen.history.ended, source.plan.run_dir
     if ended is not None:
         print(f"run {run_dir.name} {ended.reason}\n{farewell(run_dir, ended, headless=False)}")
     else:
         print(f"detached; run {run_dir.name} goes on: stockpred-tui attach {run_dir.name}")
-    return app.exit_code
+    return screen.mode.exit_code
 
 
 def launch_replay(path: str, follow: bool) -> int:
@@ -135,17 +163,18 @@ def launch_attach(target: str | None, log_dir: str) -> int:
     """Attach to a live run until the person detaches or stops it."""
     app = attach_app(target, log_dir)
     app.run()
-    run_id = app.history.run.run_id if app.history.run else "?"
+    screen = app.first
+    run_id = screen.history.run.run_id if screen.history.run else "?"
     if app.crash_log is not None:
         print(crash_line(app), file=sys.stderr)
         return 1
-    if app.history.ended is not None:
-        print(f"run {run_id} {app.history.ended.reason}; checkpoint: {checkpoint_written(app)}")
+    if screen.history.ended is not None:
+        print(f"run {run_id} {screen.history.ended.reason}; checkpoint: {checkpoint_written(screen.history)}")
     else:
         print(f"detached; run {run_id} goes on: stockpred-tui attach {run_id}")
-    return app.exit_code
+    return screen.mode.exit_code
 
 
-def checkpoint_written(app: LiveDashboard) -> str:
+def checkpoint_written(history: History) -> str:
     """The run's newest checkpoint as its run_end names it (manual saves included)."""
-    return app.history.ended.checkpoint or "none written"
+    return history.ended.checkpoint or "none written"

@@ -7,6 +7,7 @@ from typing import Iterable, Iterator
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 
 
 def keys_of(app: App, binding: Binding) -> str:
@@ -19,11 +20,13 @@ def title_of(binding: Binding) -> str:
     return binding.tooltip or binding.description or binding.action
 
 
-def binding_commands(app: App, bindings: Iterable[Binding]) -> Iterator[SystemCommand]:
-    """One palette entry per action, its keys in the help text; pressing enter runs the same action as the key."""
+def binding_commands(app: App, bindings: Iterable[Binding], target: DOMNode) -> Iterator[SystemCommand]:
+    """One palette entry per action, its keys in the help text; pressing enter runs the same action as the key, on
+    `target` (the screen whose keys they are)."""
     for binding in bindings:
         if binding.description or binding.tooltip:
-            yield SystemCommand(title_of(binding), f"key: {keys_of(app, binding)}", partial(app.run_action, binding.action))
+            yield SystemCommand(title_of(binding), f"key: {keys_of(app, binding)}",
+                                partial(app.run_action, binding.action, target))
 
 
 def help_lines(app: App, bindings: Iterable[Binding]) -> list[str]:

@@ -154,7 +154,7 @@ def summarize_history(history: History, run_dir: Path, live: bool, judge: bool =
     run_id = history.run.run_id if history.run and history.source_format == "stockpred" else _foreign_id(Path(run_dir))
     return RunSummary(run_id, str(run_dir), state, max(history.epochs, default=0), epochs,
                       best_row.val_loss if best_row else None, history.skill(best_row) if best_row else None, finding,
-                      history.run.time if history.run and history.run.time else None, resume,
+                      history.started, resume,
                       best_row.epoch if best_row else None, best_row.val_acc if best_row else None,
                       speeds[len(speeds) // 2] if speeds else None, sum(seconds) if seconds else None,
                       test_score(history, "skill"), *fork_of(history))

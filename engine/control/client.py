@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine.control import protocol
-from engine.control.channel import validate_knob
+from engine.control.channel import Control, validate_knob
 from engine.errors import InputError
 from engine.events import Event, UnknownEventType, event_from_dict
 from engine.store.history import History
@@ -235,6 +235,16 @@ class ControlClient:
     def set(self, name: str, value: float, source: str = "user") -> int:
         """Ask to set a knob (validated here first: InputError); returns the request id."""
         return self._control("set", name, validate_knob(name, value), source)
+
+    def put(self, control: Control) -> int:
+        """Send an already built control (validated again by the run); returns the request id."""
+        return self._control(control.action, control.name, control.value, control.source)
+
+    def interrupt(self, source: str = "signal") -> int:
+        """Save a checkpoint and end the run: over the socket a save, then a stop (a client's signal never reaches the
+        trainer's own handler); returns the stop's request id."""
+        self.save(source)
+        return self.stop(source)
 
     def close(self) -> None:
         """Detach: the run goes on."""

@@ -67,6 +67,7 @@ class History:
     source_format: str = "stockpred"
     phase: str = ""  # what a starting trainer process is doing, until its run_start
     parent: dict | None = None  # a branch's fork point, from its first run_start (a later resume keeps it)
+    started: float | None = None  # the first run_start's time: a resume continues the run, it does not restart it
 
     @property
     def config(self) -> dict:
@@ -148,6 +149,8 @@ class History:
             self.state, self.ended, self.phase = RunState.WAITING, None, event.phase
         elif isinstance(event, RunStarted):
             self.phase = ""
+            if self.started is None and event.time:
+                self.started = event.time
             self.run, self.state, self.ended, self.fatal_error, self.test = event, RunState.RUNNING, None, "", None
             self.parent = self.parent or event.parent
             self.hparams = knob_values(event.config)

@@ -9,6 +9,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+DASHBOARD_NOTE = ("esc closes · ctrl+p opens the command palette · tab focuses the status panel or the log, then ↑↓ "
+                  "scroll it")
+
 
 class HelpScreen(ModalScreen[None]):
     """Lists the bindings that are active in this mode."""
@@ -19,13 +22,12 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], note: str = DASHBOARD_NOTE) -> None:
         super().__init__()
         self.lines = lines
+        self.note = note
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             # Text, not markup: the dropout keys are '[' and ']'.
-            yield Static(Text.assemble(("Keys\n\n", "bold"), "\n".join(self.lines),
-                                       ("\n\nesc closes · ctrl+p opens the command palette · tab focuses the status "
-                                        "panel or the log, then ↑↓ scroll it", "dim")))
+            yield Static(Text.assemble(("Keys\n\n", "bold"), "\n".join(self.lines), (f"\n\n{self.note}", "dim")))

@@ -55,10 +55,9 @@ class CompareScreen(ModalScreen[None]):
                 Binding("e", "toggle_ema", "EMA"), Binding("y", "toggle_log", "Log y"), Binding("x", "toggle_x", "x axis"),
                 Binding("escape", "back", "Back"), Binding("q", "app.quit_app", "Quit")]
 
-    def __init__(self, runs: list[LoadedRun], metric: str = "val_loss", standalone: bool = False) -> None:
+    def __init__(self, runs: list[LoadedRun], metric: str = "val_loss") -> None:
         super().__init__()
         self.runs = runs
-        self.standalone = standalone
         self.metric = metric
         self.ema = False
         self.log_y = False
@@ -175,7 +174,7 @@ class CompareScreen(ModalScreen[None]):
 
     def action_back(self) -> None:
         """Back to the runs browser (or quit, when the compare view is the whole app)."""
-        if self.standalone:
+        if self.app.first is self:
             self.app.exit()
         else:
             self.dismiss()

@@ -1,32 +1,22 @@
-"""Opening a run from a browser: its own dashboard in a child process, while this app waits suspended."""
+"""Opening a run from the browser: its dashboard screen, attached when the run is live, else a replay of its log."""
 
 from __future__ import annotations
 
-import shlex
-import subprocess
-import sys
-
-from textual.app import App, SuspendNotSupported
-
 from engine.commands.compare import LoadedRun
+from tui.screens.dashboard_screen import DashboardScreen
 
 
 def open_command(run: LoadedRun) -> list[str]:
-    """`attach RUN_DIR` for a live run, else `replay PATH` (our logs and foreign CSVs alike)."""
+    """`attach RUN_DIR` for a live run, else `replay PATH` (our logs and foreign CSVs alike): the command line that
+    opens the same dashboard."""
     if run.summary.live:
         return ["attach", run.path]
     return ["replay", run.path]
 
 
-def open_in_terminal(app: App, argv: list[str]) -> None:
-    """Hand the terminal to `stockpred-tui ARGV…` and take it back when that dashboard quits.
+def open_run(run: LoadedRun) -> DashboardScreen:
+    """The dashboard screen of a run from the browser (a live run's socket is asked for its backlog here)."""
+    from tui.launch import attach_screen, replay_screen
 
-    A child process, because a Textual app cannot run inside another one's event loop; an in-process training
-    run in this app keeps training while it waits.
-    """
-    command = [sys.executable, "-m", "tui.cli", *argv]
-    try:
-        with app.suspend():
-            subprocess.run(command, check=False)
-    except SuspendNotSupported:
-        app.notify(f"cannot hand over this terminal; run: stockpred-tui {shlex.join(argv)}", markup=False, timeout=10)
+    kind, path = open_command(run)
+    return attach_screen(path) if kind == "attach" else replay_screen(path)

@@ -16,9 +16,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.commands.compare import LoadedRun, gather
 from engine.commands.runs import UNJUDGED, worst_finding
+from engine.errors import InputError
+from tui.dialogs.help_screen import HelpScreen
+from tui.palette import help_lines
 from tui.screens.compare_screen import CompareScreen
-from tui.screens.open_run import open_command, open_in_terminal
+from tui.screens.open_run import open_run
 from tui.widgets.runs_table import BASE_COLUMNS, RunsTable
+
+BROWSER_NOTE = "enter opens the run under the cursor (attach when live, else replay) · esc closes"
 
 
 @dataclass
@@ -45,16 +50,17 @@ class RunsBrowser(ModalScreen[None]):
     RunsBrowser #filter { height: 1; border: none; padding: 0 1; }
     RunsBrowser RunsTable { height: 1fr; }
     """
-    BINDINGS = [Binding("space", "mark", "Mark"), Binding("c", "compare", "Compare"),
+    BINDINGS = [Binding("space", "mark", "Mark", tooltip="Mark or unmark the run under the cursor, then move the cursor down"),
+                Binding("c", "compare", "Compare", tooltip="Compare the marked runs (none marked: the one under the cursor)"),
                 Binding("slash", "filter", "Filter"), Binding("s", "sort(1)", "Sort"),
                 Binding("S", "reverse", "Reverse", show=False), Binding("r", "reload", "Reload"),
+                Binding("question_mark", "help", "Help", tooltip="Help: every key"),
                 Binding("escape", "back", "Back"), Binding("q", "app.quit_app", "Quit")]
 
-    def __init__(self, log_dir: str | None, extra: list[str] = (), standalone: bool = False) -> None:
+    def __init__(self, log_dir: str | None, extra: list[str] = ()) -> None:
         super().__init__()
         self.log_dir = log_dir
         self.extra = list(extra)
-        self.standalone = standalone
         self.runs: list[LoadedRun] = []
         self.marked: set[str] = set()
         self.loaded = False
@@ -138,11 +144,17 @@ class RunsBrowser(ModalScreen[None]):
         self.refill()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter opens the run: attach when it is live, else replay."""
+        """Enter opens the run's dashboard above the browser (attach when it is live, else replay); escape comes back."""
         run = self._run(event.row_key.value)
-        if run is not None:
-            open_in_terminal(self.app, open_command(run))
-            self._load()  # it may have ended or gained epochs meanwhile
+        if run is None:
+            return
+        try:
+            screen = open_run(run)
+        except (InputError, OSError) as error:  # the run ended or its log went meanwhile
+            self.notify(f"cannot open {run.summary.run_id}: {error}", severity="error", markup=False, timeout=8)
+            self._load()
+            return
+        self.app.push_screen(screen, lambda _: self._load())  # back: it may have ended or gained epochs
 
     def _run(self, path: str | None) -> LoadedRun | None:
         return next((run for run in self.runs if run.path == path), None)
@@ -195,11 +207,15 @@ class RunsBrowser(ModalScreen[None]):
         self.notify(f"reading runs… ({time.strftime('%H:%M:%S')})", timeout=2)
         self._load()
 
+    def action_help(self) -> None:
+        """Show every key of the browser (space marks a row and moves the cursor on)."""
+        self.app.push_screen(HelpScreen(help_lines(self.app, self.BINDINGS), BROWSER_NOTE))
+
     def action_back(self) -> None:
         """Leave the filter line, else close the browser (or quit, when it is the whole app)."""
         if self.focused is self.query_one("#filter", Input):
             self.query_one(RunsTable).focus()
-        elif self.standalone:
+        elif self.app.first is self:  # the whole app is this browser
             self.app.exit()
         else:
             self.dismiss()

@@ -3,6 +3,10 @@ has anything to apply. Pure functions for an App's check_action and its binding 
 
 from __future__ import annotations
 
+import dataclasses
+
+from textual.dom import DOMNode
+
 from engine.health import Finding, top_suggestion
 from engine.store.history import History, RunState
 
@@ -15,3 +19,17 @@ def pause_key_label(history: History) -> str:
 def remedy_key_state(findings: list[Finding]) -> bool | None:
     """check_action's answer for the remedy key: True when a remedy is suggested, None (shown dimmed) when not."""
     return True if top_suggestion(findings) is not None else None
+
+
+def relabel(node: DOMNode, action: str, description: str) -> bool:
+    """Give `node`'s bindings of `action` the footer text `description`; True when one changed (then refresh_bindings).
+
+    Textual has no public way to change a binding's description, so the node's own map gets new Binding objects
+    under each key (its lists are shared with the class's map: they are replaced, never edited)."""
+    keys = node._bindings.key_to_bindings
+    changed = False
+    for key, bindings in list(keys.items()):
+        if any(b.action == action and b.description != description for b in bindings):
+            keys[key] = [dataclasses.replace(b, description=description) if b.action == action else b for b in bindings]
+            changed = True
+    return changed

@@ -1,13 +1,11 @@
 """A live run, steered over its control socket: the trainer process this dashboard started, or one it attached to.
 
-(An in-process trainer in a thread worker remains for the Pilot tests that read the trainer's own modules.)"""
+(An in-process trainer run by a thread worker remains for the Pilot tests that read the trainer's own modules.)"""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 from textual.binding import Binding
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from engine.control.channel import Controller
@@ -15,17 +13,18 @@ from engine.knobs import KNOBS, validate_knob
 from engine.errors import InputError
 from engine.events import CheckpointSaved, EndReason, ErrorEvent, RunEnded
 from engine.health import top_suggestion
-from engine.store.history import History, RunState
-from tui.app import REDRAW_INTERVAL_S, DashboardApp
+from engine.store.history import RunState
+from tui.client_exit import SIGTERM_EXIT
 from tui.dialogs.attach_quit_dialog import AttachQuitDialog
 from tui.dialogs.quit_dialog import QuitDialog
 from tui.dialogs.value_dialog import ValueDialog
-from tui.client_exit import SIGTERM_EXIT, on_sigterm
 from tui.messages import SourceClosed, TrainerConnected, TrainerFailed
-from tui.sources import EventSource, TrainerSource
+from tui.modes.mode import DashboardMode
+from tui.widgets.footer_state import pause_key_label, relabel, remedy_key_state
 
-class LiveDashboard(DashboardApp):
-    """Dashboard of a run in progress."""
+
+class LiveMode(DashboardMode):
+    """A run in progress: pause, save, knobs and remedies go to its controller; quitting asks first."""
 
     # The footer shows the keys that matter at 80 columns; the knob steps are in `?` and the palette.
     BINDINGS = [
@@ -42,86 +41,98 @@ class LiveDashboard(DashboardApp):
     ]
     can_apply_remedy = True
 
-    def __init__(self, trainer=None, controls: Controller | None = None, history: History | None = None,
-                 source: EventSource | None = None, attached: bool = False, run_dir=None) -> None:
-        if source is None and trainer is not None:
-            source = TrainerSource(trainer, max(REDRAW_INTERVAL_S, trainer.config.step_event_interval_s))
-        super().__init__(history, source, run_dir)
+    def __init__(self, controls: Controller | None = None, attached: bool = False, trainer=None,
+                 hparams: dict[str, float] | None = None) -> None:
         self.trainer = trainer
         self.controls = controls
         self.attached = attached
-        if attached:
-            self.badge = "attached"
-        self.requested: dict[str, float] = dict(trainer.hparams) if trainer else dict(self.history.hparams)
+        self.badge = "attached" if attached else None
+        self.requested: dict[str, float] = dict(trainer.hparams) if trainer else dict(hparams or {})
         self.quitting = False
         self.detached = False
         self.startup_error = ""
         self.exit_code = 0
+        self._remedy_key: bool | None = None
 
     @property
     def in_process(self) -> bool:
         """True only for the tests' in-process trainer: leaving it stops it (it cannot outlive this process)."""
         return self.trainer is not None
 
-    def on_mount(self) -> None:
-        # Textual calls DashboardApp.on_mount / on_unmount itself (handlers run for each class in the MRO).
-        if not self.is_headless and threading.current_thread() is threading.main_thread():
-            loop = asyncio.get_running_loop()
-            on_sigterm(lambda: loop.call_soon_threadsafe(self._sigterm))
-
-    def on_unmount(self) -> None:
+    def unmounted(self) -> None:
         """Leaving ends only an in-process run (its log closes with run_end); a trainer process trains on."""
         if self.in_process and self.controls is not None and self.history.state is not RunState.ENDED:
             self.controls.stop()
 
-    def _sigterm(self) -> None:
+    def sigterm(self) -> None:
         """SIGTERM to a client detaches it (exit 143); the trainer process trains on. In-process: save and end."""
         self.exit_code = SIGTERM_EXIT
         if not self.in_process or not self.live:
             self.detached = True
-            self.exit(SIGTERM_EXIT)
+            self.screen.app.exit(SIGTERM_EXIT)
             return
         self.quitting = True
         self.controls.interrupt(source="SIGTERM")
 
-    def on_trainer_connected(self, message: TrainerConnected) -> None:
+    def redrawn(self) -> None:
+        """The footer says Resume while paused, and dims the remedy key while there is nothing to apply."""
+        remedy = remedy_key_state(self.screen.findings)
+        if relabel(self.screen, "toggle_pause", pause_key_label(self.history)) or remedy != self._remedy_key:
+            self._remedy_key = remedy
+            self.screen.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The remedy key works (and shows) only when the status panel suggests one."""
+        return remedy_key_state(self.screen.findings) if action == "apply_remedy" else True
+
+    def source_said(self, message: Message) -> None:
+        """What the event source says besides events: the trainer answered or failed, the socket closed, a worker ended."""
+        if isinstance(message, TrainerConnected):
+            self.trainer_connected(message)
+        elif isinstance(message, TrainerFailed):
+            self.trainer_failed(message)
+        elif isinstance(message, SourceClosed):
+            self.source_closed(message)
+        elif isinstance(message, Worker.StateChanged):
+            self.worker_changed(message)
+
+    def trainer_connected(self, message: TrainerConnected) -> None:
         """The trainer process answered: steer it from now on, and show what its log holds."""
         self.controls = message.controls
-        self.history = message.history
+        self.screen.history = message.history
         self.requested = dict(self.history.hparams)
-        self._dirty = True
-        self.redraw()
+        self.screen.redraw()
 
-    def on_trainer_failed(self, message: TrainerFailed) -> None:
+    def trainer_failed(self, message: TrainerFailed) -> None:
         """The trainer process ended (or hung) before it answered: the CLI prints its line."""
         self.startup_error = message.line
-        self.exit(2)
+        self.screen.app.exit(2)
 
-    def on_source_closed(self, message: SourceClosed) -> None:
+    def source_closed(self, message: SourceClosed) -> None:
         """The run's socket closed: after a stop we asked for, leave; otherwise say so and keep the last view."""
         if self.quitting:
-            self.exit()
+            self.screen.app.exit()
         elif self.history.state is not RunState.ENDED:
-            self.notify(f"connection to the run lost: {message.reason}", severity="error", timeout=30)
+            self.screen.notify(f"connection to the run lost: {message.reason}", severity="error", timeout=30)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+    def worker_changed(self, event: Worker.StateChanged) -> None:
         """Failures of the training worker are shown, never swallowed."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             if self.history.ended is None or self.history.ended.reason != EndReason.ERROR:  # else the engine's error event said it
-                self.notify(f"training failed: {type(error).__name__}: {error}", severity="error", timeout=30)
+                self.screen.notify(f"training failed: {type(error).__name__}: {error}", severity="error", timeout=30)
             if self.quitting:
-                self.exit()
+                self.screen.app.exit()
 
     def after_event(self, event) -> None:
         if isinstance(event, RunEnded) and self.failed_before_training:
-            self.exit(2)  # a data error found by the trainer process: the CLI prints the one line
+            self.screen.app.exit(2)  # a data error found by the trainer process: the CLI prints the one line
         if isinstance(event, CheckpointSaved) and event.reason == "manual":
-            self.notify(f"checkpoint saved: {event.path}", timeout=6)
+            self.screen.notify(f"checkpoint saved: {event.path}", timeout=6)
         elif isinstance(event, ErrorEvent):
-            self.notify(event.message, severity="error", timeout=15)
+            self.screen.notify(event.message, severity="error", timeout=15)
         elif isinstance(event, RunEnded) and self.quitting:
-            self.exit()
+            self.screen.app.exit()
 
     @property
     def failed_before_training(self) -> bool:
@@ -141,12 +152,12 @@ class LiveDashboard(DashboardApp):
             send(*args)
             return True
         except (InputError, OSError) as error:
-            self.notify(str(error), severity="error")
+            self.screen.notify(str(error), severity="error")
             return False
 
     def _send(self, name: str, value: float, source: str = "user") -> None:
         if not self.live:
-            self.notify("the run has ended; nothing to change", severity="warning")
+            self.screen.notify("the run has ended; nothing to change", severity="warning")
             return
         if self._control(self.controls.set, name, value, source):
             self.requested[name] = value
@@ -155,7 +166,7 @@ class LiveDashboard(DashboardApp):
         """The value last asked for, else the one in force; None (and a notice) while the trainer is still starting."""
         value = self.requested.get(name, self.history.hparams.get(name))
         if value is None:
-            self.notify("the trainer is still starting; try again in a moment", severity="warning", timeout=3)
+            self.screen.notify("the trainer is still starting; try again in a moment", severity="warning", timeout=3)
         return value
 
     def _step(self, name: str, direction: int) -> None:
@@ -193,28 +204,29 @@ class LiveDashboard(DashboardApp):
         if self.knob(name) is None:
             return
         current = f"{self.knob(name):g}"
-        self.push_screen(ValueDialog(f"New {KNOBS[name].label} (now {current})", current, lambda t: validate_knob(name, t)), done)
+        self.screen.app.push_screen(ValueDialog(f"New {KNOBS[name].label} (now {current})", current, lambda t: validate_knob(name, t)), done)
 
     def action_apply_remedy(self) -> None:
         """Apply the status panel's suggested remedy."""
-        chosen = top_suggestion(self.findings)
+        chosen = top_suggestion(self.screen.findings)
         if chosen is None:
-            self.notify("no remedy suggested right now", timeout=3)
+            self.screen.notify("no remedy suggested right now", timeout=3)
             return
         finding, suggestion = chosen
         self._send(suggestion.name, suggestion.value, source="remedy")
-        self.notify(f"{finding.rule}: {suggestion.label}", timeout=4)
+        self.screen.notify(f"{finding.rule}: {suggestion.label}", timeout=4)
 
     def action_save(self) -> None:
         """Save a checkpoint at the next step boundary."""
         if self.live:
             self._control(self.controls.save)
 
-    def action_quit_app(self) -> None:
+    def quit(self) -> None:
         """Ask whether to save (attached: or to detach); the engine then ends the log with a run-end event."""
-        if not self.live or isinstance(self.screen, (QuitDialog, AttachQuitDialog)):
+        app = self.screen.app
+        if not self.live or isinstance(app.screen, (QuitDialog, AttachQuitDialog)):
             self.detached = self.detached or not self.in_process and self.history.state is not RunState.ENDED
-            self.exit()
+            app.exit()
             return
 
         def chosen(choice: str) -> None:
@@ -222,12 +234,12 @@ class LiveDashboard(DashboardApp):
                 return
             if choice == "detach":
                 self.detached = True
-                self.exit()
+                app.exit()
                 return
             self.quitting = True
             if choice == "save" and not self._control(self.controls.save):
                 return
             if self._control(self.controls.stop):
-                self.notify("stopping at the next step…", timeout=5)
+                self.screen.notify("stopping at the next step…", timeout=5)
 
-        self.push_screen(QuitDialog() if self.in_process else AttachQuitDialog(), chosen)
+        self.screen.app.push_screen(QuitDialog() if self.in_process else AttachQuitDialog(), chosen)
