@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from engine.commands.branch_start import BranchChoice, start_branch_from_dialog
 from engine.control.channel import Controller
 from engine.knobs import KNOBS, validate_knob
 from engine.errors import InputError
@@ -16,6 +19,7 @@ from engine.health import top_suggestion
 from engine.store.history import RunState
 from tui.client_exit import SIGTERM_EXIT
 from tui.dialogs.attach_quit_dialog import AttachQuitDialog
+from tui.dialogs.branch_dialog import BranchDialog
 from tui.dialogs.quit_dialog import QuitDialog
 from tui.dialogs.value_dialog import ValueDialog
 from tui.messages import SourceClosed, TrainerConnected, TrainerFailed
@@ -38,6 +42,7 @@ class LiveMode(DashboardMode):
         Binding("left_square_bracket", "dropout_step(-1)", show=False, tooltip=f"Dropout {KNOBS['dropout'].step_label(-1)}"),
         Binding("d", "set_value('dropout')", show=False, tooltip="Dropout: type an exact value"),
         Binding("w", "set_value('weight_decay')", show=False, tooltip="Weight decay: type an exact value"),
+        Binding("b", "branch", show=False, tooltip="Branch: fork this run into a new run with other knobs"),
     ]
     can_apply_remedy = True
 
@@ -243,3 +248,31 @@ class LiveMode(DashboardMode):
                 self.screen.notify("stopping at the next step…", timeout=5)
 
         self.screen.app.push_screen(QuitDialog() if self.in_process else AttachQuitDialog(), chosen)
+
+    def action_branch(self) -> None:
+        """Fork this run: the branch dialog, then `stockpred-tui branch … --detach` off the UI thread."""
+        run = self.history.run
+        if run is None:
+            self.screen.notify("the trainer is still starting; try again in a moment", severity="warning", timeout=3)
+            return
+        run_dir = Path(self.history.config.get("log_dir", "logs")) / run.run_id
+        if not run_dir.is_dir():
+            self.screen.notify(f"{run_dir}: not found from here; use `stockpred-tui branch {run.run_id} --log-dir DIR`",
+                               severity="error")
+            return
+
+        def chosen(choice: BranchChoice | None) -> None:
+            if choice is not None:
+                self.screen.run_worker(lambda: self._start_branch(choice, run_dir), thread=True, exit_on_error=False,
+                                       group="branch")
+
+        self.screen.app.push_screen(BranchDialog(run.run_id, dict(self.history.hparams), live=self.live), chosen)
+
+    def _start_branch(self, choice: BranchChoice, run_dir: Path) -> None:
+        app = self.screen.app
+        try:
+            new_id = start_branch_from_dialog(choice, run_dir)
+        except InputError as error:
+            app.call_from_thread(self.screen.notify, str(error), severity="error", timeout=15)
+            return
+        app.call_from_thread(self.screen.notify, f"branch {new_id} started: stockpred-tui attach {new_id}", timeout=15)
