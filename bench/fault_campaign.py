@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from engine.control.client import ControlClient  # noqa: E402
 from bench.tmux_terminal import TmuxProcess, tmux_available  # noqa: E402
 from tests.pty_harness import PtyProcess  # noqa: E402
 from tests.run_helpers import (ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, pid_alive,  # noqa: E402
@@ -53,20 +54,26 @@ def count(run_dir: Path, kind: str) -> int:
     return sum(e["type"] == kind for e in events(run_dir))
 
 
-def takes_over(run_dir: Path, logs: Path) -> bool:
-    """A new `attach` steers the run: space pauses it, space resumes it; then its terminal is closed."""
+def takes_over(run_dir: Path, logs: Path) -> str:
+    """A new `attach` steers the run: space pauses it, space (once PAUSED is drawn) resumes it; then its terminal is
+    closed. Returns "" or what did not happen (and then resumes the run over the socket, so the trial can go on)."""
     paused, resumed = count(run_dir, "paused"), count(run_dir, "resumed")
     ui = PtyProcess(["attach", run_dir.name, "--log-dir", str(logs)])
     try:
         wait_for(lambda: "RUNNING" in ui.text(), "the attached screen", 60)
         ui.type(" ")
         wait_for(lambda: count(run_dir, "paused") > paused, "a pause from the new attach", 30)
+        wait_for(lambda: "PAUSED" in ui.text(), "PAUSED on the new attach's screen", 30)
         ui.type(" ")
         wait_for(lambda: count(run_dir, "resumed") > resumed, "a resume from the new attach", 30)
         ui.hang_up()
-        return ui.wait(10) is not None
-    except AssertionError:
-        return False
+        return "" if ui.wait(10) is not None else "the new attach outlived its terminal"
+    except AssertionError as failure:
+        if count(run_dir, "paused") > count(run_dir, "resumed"):
+            client = ControlClient(run_dir / "control.sock", "campaign", backlog=False)
+            client.resume()
+            client.close()
+        return str(failure)
     finally:
         ui.kill()
 
@@ -109,11 +116,14 @@ def trial(logs: Path, fault: str, moment: str, attach: bool, terminal: str) -> d
             ui.hang_up()
         gone = ui.wait(10) is not None
         gone_s = time.monotonic() - struck
-        took_over = pid_alive(pid) and takes_over(run_dir, logs)
-        wait_for(lambda: not pid_alive(pid), "the trainer ends", 300)
+        missing = takes_over(run_dir, logs) if pid_alive(pid) else "the trainer had ended"
+        try:
+            wait_for(lambda: not pid_alive(pid), "the trainer ends", 300)
+        except AssertionError:
+            pass  # counted below: no completed run_end, a process left
         logged = events(run_dir)
         epochs = [e["epoch"] for e in logged if e["type"] == "epoch"]
-        return {"ui_gone_2s": gone and gone_s < 2.0, "gone_s": gone_s, "new_attach_steers": took_over,
+        return {"ui_gone_2s": gone and gone_s < 2.0, "gone_s": gone_s, "new_attach_steers": not missing, "why": missing,
                 "trained_to_end": logged[-1]["type"] == "run_end" and logged[-1]["reason"] == "completed",
                 "no_epoch_lost": epochs == list(range(1, EPOCHS + 1)),
                 "all_gone": not run_processes(run_dir) and not (run_dir / "control.sock").exists()}
@@ -151,11 +161,12 @@ def main() -> None:
         counts = totals.setdefault(label, {"trials": 0})
         counts["trials"] += 1
         for key, held in result.items():
-            if key != "gone_s":
+            if key not in ("gone_s", "why"):
                 counts[key] = counts.get(key, 0) + bool(held)
         worst = max(worst, result["gone_s"]) if fault == "hang-up" else worst
         print(f"{index + 1:2d} {label:23} {moment:12} {'hogs' if hogs else 'quiet':5} "
-              f"{' '.join(k for k, v in result.items() if k != 'gone_s' and not v) or 'ok'} ({result['gone_s']:.2f} s)",
+              f"{' '.join(k for k, v in result.items() if k not in ('gone_s', 'why') and not v) or 'ok'} "
+              f"({result['gone_s']:.2f} s){' ' + result['why'] if result['why'] else ''}",
               flush=True)
     for label, counts in totals.items():
         print(f"{label}: " + ", ".join(f"{key} {value}/{counts['trials']}" for key, value in counts.items() if key != "trials"))
