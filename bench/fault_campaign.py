@@ -28,7 +28,7 @@ from tests.run_helpers import (ENDLESS, epochs_logged, events, kill_quietly, onl
                                set_args, trainer_pid, wait_for)
 
 KILLS, HANGUPS, ATTACH_HANGUPS = (int(a) for a in (sys.argv[1:] + ["10", "20", "6"][len(sys.argv) - 1:])[:3])
-EPOCHS = 25
+EPOCHS = 60  # tiny epochs: 25 could all end before the new attach's first key (then nothing is left to steer)
 MOMENTS = ["startup", "first epoch", "palette", "quit dialog"]
 
 
@@ -69,6 +69,8 @@ def takes_over(run_dir: Path, logs: Path) -> str:
         ui.hang_up()
         return "" if ui.wait(10) is not None else "the new attach outlived its terminal"
     except AssertionError as failure:
+        if count(run_dir, "run_end") and not count(run_dir, "paused") > paused:
+            return f"{failure} (the run had ended: too few epochs left to steer)"
         if count(run_dir, "paused") > count(run_dir, "resumed"):
             client = ControlClient(run_dir / "control.sock", "campaign", backlog=False)
             client.resume()

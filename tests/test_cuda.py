@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import torch
 
-from engine.commands.device_stats import NvmlStats, provider_for
+from engine.training.device_stats import NvmlStats, provider_for
 from engine.commands.multiproc import torchrun_argv
 from engine.commands.trainer_setup import RunOptions
 from engine.store.checkpoint import load_checkpoint
