@@ -4,12 +4,14 @@ Each round trains the bundled default in a fresh headless process; in the "attac
 over the control socket (Textual's headless driver, so it renders as it would in a terminal) and stays until the
 run ends. Samples/s is the mean over epochs after the first, read from the run's own log. In each attached round
 the bench also presses `space` twice once the second epoch is logged, and reports how long after the engine's
-step boundary (the Paused event's timestamp) the header showed PAUSED, and how long after the key press.
+step boundary (the Paused event's timestamp) the header showed PAUSED, and how long after the key press, and the
+attached dashboard's own CPU time as a share of one core over its stay.
 Usage: python3 bench/bench_attach.py [epochs] [rounds]
 """
 
 import asyncio
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -66,9 +68,17 @@ def child(mode: str) -> dict:
     """One round of one mode, in this (fresh) process."""
     with tempfile.TemporaryDirectory() as logs:
         process, run_dir = start_training(logs)
+        started, used = time.monotonic(), cpu_seconds()
         latencies = asyncio.run(attach_and_press(logs)) if mode == "attached" else []
+        share = (cpu_seconds() - used) / (time.monotonic() - started)
         process.wait()
-        return {"rate": steady(run_dir), "latencies": latencies}
+        return {"rate": steady(run_dir), "latencies": latencies, "ui_cpu": share}
+
+
+def cpu_seconds() -> float:
+    """This process's user and system CPU time so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -87,6 +97,8 @@ def main() -> None:
               f"(rounds: {', '.join(f'{rate:,.0f}' for rate in rates)})")
     ratios = [a["rate"] / h["rate"] for a, h in zip(results["attached"], results["headless"])]
     print(f"attached / headless per round: {', '.join(f'{r:.3f}' for r in ratios)}; median {statistics.median(ratios):.3f}")
+    shares = ", ".join(f"{r['ui_cpu']:.1%}" for r in results["attached"])
+    print(f"the attached dashboard's CPU: {shares} of one core")
     after_boundary = [r["latencies"][0] for r in results["attached"]]
     after_press = [r["latencies"][1] for r in results["attached"]]
     print(f"PAUSED on screen after the step boundary: {', '.join(f'{s * 1000:.0f}' for s in after_boundary)} ms; "

@@ -1,7 +1,7 @@
 """Time to the first frame and `train --detach`'s return time, on a pty.
 
 First frame: from exec of `stockpred-tui` to the first screen that shows the run's state (the STARTING header with
-its phase); median of 5. Detach: from exec to the return of `train --detach` (the trainer's socket answers); median of 5.
+its phase), and the CPU time the client had used by then (what a busy machine stretches); medians of 5. Detach: from exec to the return of `train --detach` (the trainer's socket answers); median of 5.
 Usage: python3 bench/bench_first_frame.py [rounds]
 """
 
@@ -23,14 +23,20 @@ from tests.run_helpers import only_run_dir, set_args, stop_run, trainer_pid, wai
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 
 
-def first_frame(root: Path) -> float:
-    """Seconds from exec to a screen that says STARTING or RUNNING."""
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def first_frame(root: Path) -> tuple[float, float]:
+    """Seconds from exec to a screen that says STARTING or RUNNING, and the client's CPU seconds by then."""
     logs = root / "logs"
     started = time.monotonic()
     ui = PtyProcess(set_args([*TINY, "training.epochs=100000", f"log_dir={logs}"]))
     try:
         wait_for(lambda: "STARTING" in ui.text() or "RUNNING" in ui.text(), "the first frame", 60)
-        seconds = time.monotonic() - started
+        seconds, cpu = time.monotonic() - started, cpu_seconds(ui.pid)
         run_dir = wait_for(lambda: only_run_dir(logs), "the run", 60)
         pid = trainer_pid(run_dir)
         stop_run(run_dir)
@@ -38,7 +44,7 @@ def first_frame(root: Path) -> float:
         kill_quietly(pid)
     finally:
         ui.kill()
-    return seconds
+    return seconds, cpu
 
 
 def detach_return(root: Path) -> float:
@@ -50,15 +56,27 @@ def detach_return(root: Path) -> float:
     return time.monotonic() - started
 
 
+def report(name: str, times: list[float]) -> None:
+    """One line: median, min and max."""
+    print(f"{name}: median {statistics.median(times):.2f} s over {len(times)} "
+          f"(min {min(times):.2f}, max {max(times):.2f})", flush=True)
+
+
 def main() -> None:
-    for name, measure in (("first frame", first_frame), ("train --detach return", detach_return)):
-        times = []
-        for _ in range(ROUNDS):
-            with tempfile.TemporaryDirectory() as root:
-                os.chdir(root)
-                times.append(measure(Path(root)))
-        print(f"{name}: median {statistics.median(times):.2f} s over {ROUNDS} "
-              f"(min {min(times):.2f}, max {max(times):.2f})", flush=True)
+    print(f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}", flush=True)
+    frames, returns = [], []
+    for _ in range(ROUNDS):
+        with tempfile.TemporaryDirectory() as root:
+            os.chdir(root)
+            frames.append(first_frame(Path(root)))
+    report("first frame", [seconds for seconds, _ in frames])
+    report("client CPU by the first frame", [cpu for _, cpu in frames])
+    for _ in range(ROUNDS):
+        with tempfile.TemporaryDirectory() as root:
+            os.chdir(root)
+            returns.append(detach_return(Path(root)))
+    report("train --detach return", returns)
+    print(f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}", flush=True)
 
 
 if __name__ == "__main__":

@@ -75,3 +75,13 @@ def test_a_data_error_comes_back_from_the_trainer_as_one_line_and_leaves_nothing
         ui.kill()
     assert "error: nope.csv: file not found" in ui.text()
     assert not (tmp_path / "logs").exists()
+
+
+def test_the_dashboard_refuses_a_run_without_its_control_socket_in_one_line(tmp_path, capsys):
+    # The dashboard is a client of the socket: waiting for one that never comes would hang for ever.
+    (tmp_path / "c.yaml").write_text("control_socket: false\n")
+    for argv in (["--config", str(tmp_path / "c.yaml")], ["--set", "control_socket=false"]):
+        assert main(["dashboard", *argv, *set_args([*TINY, f"log_dir={tmp_path / 'logs'}"])]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: control_socket: false, but the dashboard is a client") and err.count("\n") == 1
+    assert not (tmp_path / "logs").exists()

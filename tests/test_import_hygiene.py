@@ -49,3 +49,26 @@ def test_light_clients_never_import_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", LIGHT_CLIENTS, str(tmp_path)], capture_output=True, text=True,
                             check=True, cwd=Path(__file__).parent.parent)
     assert result.stdout.strip().splitlines()[-1] == "LOADED ['textual']"
+
+
+FIRST_FRAME = """
+import asyncio, sys
+from engine.commands.run_plan import RunOptions
+from tui.launch import client_app
+dashboard, trainer = client_app(RunOptions(overrides=["data.source=synthetic", f"log_dir={sys.argv[1]}"]))
+dashboard.source = None  # the frame alone: no trainer process
+
+async def first_frame():
+    async with dashboard.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        return "STARTING" in str(dashboard.query_one("#header").render())
+
+print("DRAWN", asyncio.run(first_frame()), sorted(m for m in ("numpy", "torch") if m in sys.modules))
+"""
+
+
+def test_the_dashboards_first_frame_comes_before_numpy(tmp_path):
+    """The first frame (no data yet) needs neither torch nor numpy: their imports would delay it on a busy machine."""
+    result = subprocess.run([sys.executable, "-c", FIRST_FRAME, str(tmp_path / "logs")], capture_output=True,
+                            text=True, check=True, cwd=Path(__file__).parent.parent)
+    assert result.stdout.strip().splitlines()[-1] == "DRAWN True []"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def minmax_downsample(x, y, buckets: int) -> tuple[np.ndarray, np.ndarray]:
     """Keep each bucket's minimum and maximum at their own x, in x order, dropping non-finite values."""
+    import numpy as np  # not at the top: the dashboard's first frame (no data yet) comes before numpy's import
+
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     keep = np.isfinite(y)

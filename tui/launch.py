@@ -108,7 +108,7 @@ def attach_app(target: str | None, log_dir: str) -> StockpredApp:
 
 def client_app(options) -> tuple[StockpredApp, TrainerProcessSource]:
     """The dashboard of a new trainer process (its worker starts it); the config is checked here, without torch."""
-    plan = plan_run(options)  # a bad config: one line, exit 2, nothing started
+    plan = plan_run(options, needs_socket=True)  # a bad config or no socket: one line, exit 2, nothing started
     history = History()
     if not plan.fresh:  # a resumed run: its earlier epochs from the first frame, and "RESUMING", not "FINISHED"
         history, _ = read_jsonl(plan.run_dir)

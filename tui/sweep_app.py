@@ -1,4 +1,4 @@
-"""`stockpred-tui sweep` with a screen: an app that is only the sweep screen (the one App will host it later)."""
+"""`stockpred-tui sweep` with a screen: the one App opened on the sweep screen, Ctrl-C stopping the sweep cleanly."""
 
 from __future__ import annotations
 
@@ -7,22 +7,19 @@ from textual.binding import Binding
 
 from engine.commands.sweep import Sweep, SweepRequest, plan_sweep, summary
 from engine.commands.sweep_study import trial_rows
-from tui.runs_app import ScreenApp
+from tui.app import StockpredApp
 from tui.screens.sweep_screen import SweepScreen
 
 
-class SweepApp(ScreenApp):
+class SweepApp(StockpredApp):
     """Hosts the sweep screen; Ctrl-C stops the sweep as `q` does (cleanly), rather than quitting at once."""
 
     TITLE = "stockpred-tui sweep"
     BINDINGS = [Binding("ctrl+c", "stop_sweep", show=False, priority=True)]
 
     def __init__(self, study: optuna.Study, log_dir: str, sweep: Sweep | None = None) -> None:
-        super().__init__()
         self.screen_shown = SweepScreen(study, log_dir, sweep)
-
-    def first_screen(self) -> SweepScreen:
-        return self.screen_shown
+        super().__init__(self.screen_shown, self.TITLE)
 
     def action_stop_sweep(self) -> None:
         """Ctrl-C: stop the sweep cleanly; a second Ctrl-C while it stops quits without waiting."""

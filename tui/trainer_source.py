@@ -27,15 +27,18 @@ class TrainerProcessSource:
         self._stopped = threading.Event()
 
     def start(self, app: App) -> None:
-        """Run the supervision in one thread worker (Popen, wait for the socket, connect)."""
-        app.run_worker(lambda: self._supervise(app), thread=True, exit_on_error=False, group="trainer",
-                       description="trainer process")
+        """Run the supervision in one thread worker (Popen, wait for the socket, connect), once the first frame is
+        drawn: on a busy machine the trainer's start-up would otherwise compete with it for the cores."""
+        app.call_after_refresh(app.run_worker, lambda: self._supervise(app), thread=True, exit_on_error=False,
+                               group="trainer", description="trainer process")
 
     def _supervise(self, app: App) -> None:
         from engine.control.client import ControlClient
 
         try:
             self.trainer = TrainerProcess(self.options, self.plan)
+            import numpy  # noqa: F401  (while the trainer imports torch: the charts need it once steps arrive)
+
             self.trainer.wait_until_ready(READY_TIMEOUT_S, self._stopped)
             if self._stopped.is_set():
                 return

@@ -12,6 +12,8 @@ from engine.errors import InputError
 from engine.file_kinds import check_input
 from engine.store.log_writer import continued_run_dir, new_run_dir
 
+NO_SOCKET = ("false, but the dashboard is a client of the run's control socket; set control_socket=true, or train "
+             "headless: stockpred-tui train")
 CHECKPOINT = "a checkpoint (.pt) written by stockpred-tui"  # as engine/store/checkpoint.py words it
 
 
@@ -84,13 +86,24 @@ def _resume_log_dir(overrides: list[Override]) -> str:
     return load_config(default_config_file()).log_dir
 
 
-def plan_run(options) -> RunPlan:
+def _socket_refused(overrides: list[Override]) -> bool:
+    """True when an option turns the control socket off (a resumed run's own config is the trainer's to read)."""
+    for override in reversed(overrides):
+        if override.path == ("control_socket",):
+            return str(override.value).strip().lower() in {"false", "0", "no", "off"}
+    return False
+
+
+def plan_run(options, needs_socket: bool = False) -> RunPlan:
     """Validate what can be validated without torch and make the run directory a trainer process will use.
 
-    Nothing is written when the config is bad. A checkpoint's own problems (unreadable, another model) are the
+    `needs_socket`: the caller is a client of the run's control socket (the dashboard), so `control_socket: false`
+    is refused in one line rather than waited on for ever. Nothing is written when the config is bad. A checkpoint's own problems (unreadable, another model) are the
     trainer process's to find: it reads the checkpoint with torch."""
     check_resume_options(options.resume, options.config)
     overrides = options.labelled_overrides()
+    if needs_socket and _socket_refused(overrides):
+        raise InputError("control_socket", NO_SOCKET)
     if options.resume and options.run_dir:  # a branch: the parent's checkpoint, in a directory of its own
         return RunPlan(Path(options.run_dir), fresh=True)
     if options.resume:
@@ -101,5 +114,7 @@ def plan_run(options) -> RunPlan:
         log_dir = _resume_log_dir(overrides)
         return RunPlan(new_run_dir(log_dir), fresh=True, made_log_dir=not Path(log_dir).exists())
     config = client_config(options.config, overrides)
+    if needs_socket and not config.control_socket:
+        raise InputError("control_socket", NO_SOCKET)
     made = not Path(config.log_dir).exists()
     return RunPlan(new_run_dir(config.log_dir), fresh=True, control_socket=config.control_socket, made_log_dir=made)

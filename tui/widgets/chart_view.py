@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from engine.events import EpochEvent
 from engine.health.series import smoothed
 from engine.store.history import History
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SMOOTHING = 0.6
 # Skill below -1 (loss twice the baseline) is off the scale that matters: the first epochs of a fast descent
@@ -55,6 +57,8 @@ class ChartData:
 
 
 def _baseline_per_row(history: History, rows: list[EpochEvent], split: str) -> np.ndarray:
+    import numpy as np
+
     values = [history.baseline_loss(split, row.clf_weight) for row in rows]
     return np.array([math.nan if v is None or v <= 0 else v for v in values], dtype=np.float64)
 
@@ -62,9 +66,13 @@ def _baseline_per_row(history: History, rows: list[EpochEvent], split: str) -> n
 def chart_data(history: History, mode: ChartMode) -> ChartData:
     """The lines of the chart for `mode` (skill needs baselines; without them the loss is drawn)."""
     rows = history.rows()
-    x = np.array([r.epoch for r in rows], dtype=np.float64)
     skill = mode.metric == "skill" and bool(history.baselines)
     data = ChartData(ylabel="skill" if skill else ("loss (log)" if mode.log_y else "loss"))
+    if not rows:
+        return data  # nothing to draw, and no numpy yet: the first frame comes before its import
+    import numpy as np
+
+    x = np.array([r.epoch for r in rows], dtype=np.float64)
     for split, color in SPLITS:
         y = np.array([_number(getattr(r, f"{split}_loss")) for r in rows], dtype=np.float64)
         base = _baseline_per_row(history, rows, split)

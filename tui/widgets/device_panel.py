@@ -42,6 +42,7 @@ class DevicePanel(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.shown: DeviceStats | None = None
+        self._lines = 0  # how many lines the panel shows: its height
 
     def on_mount(self) -> None:
         self.display = False
@@ -54,4 +55,8 @@ class DevicePanel(Static):
         self.shown = stats
         self.display = stats is not None
         if stats is not None:
-            self.update(device_text(stats))
+            text = device_text(stats)
+            lines, self._lines = self._lines, text.count("\n") + 1
+            # A new layout only when the height changes: one per stats event (every 2 s) cost the attached
+            # dashboard a reflow of the whole screen, most of its CPU between epochs.
+            self.update(text, layout=lines != self._lines)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from typing import TYPE_CHECKING
+
 from textual_plotext import PlotextPlot
 
 from engine.store.history import History
 from tui.downsample import minmax_downsample
 from tui.widgets.chart_view import ChartMode, chart_data
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MARKER_COLORS = {"change": "orange", "pause": "red", "checkpoint": "green", "resume": "cyan"}
 # Rows around the canvas: title, the frame's top and bottom, x ticks, x label.
@@ -20,9 +25,11 @@ def legend_headroom(points: list[tuple[np.ndarray, np.ndarray]], labels: list[st
                     size: tuple[int, int]) -> float:
     """The top of the y range that keeps plotext's legend (fixed at the canvas's top left) off the curves: `high`
     when no point falls under the legend, else raised until the legend's rows are clear above those points."""
+    import numpy as np  # not at the top: an empty chart (the first frame) draws before numpy's import
+
     width, height = size
     rows, columns = height - CHROME_ROWS, width - LEFT_COLUMNS
-    if not labels or not np.isfinite(low) or high <= low or rows <= len(labels) + 1 or columns <= 0:
+    if not labels or not math.isfinite(low) or high <= low or rows <= len(labels) + 1 or columns <= 0:
         return high
     xs = np.concatenate([x for x, _ in points])
     ys = np.concatenate([y for _, y in points])
@@ -57,7 +64,7 @@ class LossChart(PlotextPlot):
         plt.clear_figure()
         buckets = max(10, self.size.width // 2 or 40)
         data = chart_data(history, mode)
-        low, high = np.inf, -np.inf
+        low, high = math.inf, -math.inf
         drawn, labels = [], []
         for line in sorted(data.lines, key=lambda line: not line.dotted):  # baselines first: curves draw over them
             x, y = minmax_downsample(line.x, line.y, buckets)
@@ -70,16 +77,16 @@ class LossChart(PlotextPlot):
                 # Under NO_COLOR both lines turn the same grey, so validation gets its own glyph.
                 marker = "dot" if self.app.no_color and line.label == "val" else "braille"
                 plt.plot(x.tolist(), y.tolist(), label=line.label, color=line.color, marker=marker)
-                keep = np.isfinite(y)
-                drawn.append((x[keep], y[keep]))
+                drawn.append((x, y))  # finite already: the downsampling drops the rest
                 labels.append(line.label)
             low, high = min(low, float(y.min())), max(high, float(y.max()))
         top = legend_headroom(drawn, labels, low, high, (self.size.width, self.size.height)) if drawn else high
         if top > high:
             plt.ylim(low, top)
-        if mode.log_y and np.isfinite(low) and high > low:
-            ticks = np.linspace(low, high, 4)
-            plt.yticks(ticks.tolist(), [f"{10 ** t:.3g}" for t in ticks])
+        if mode.log_y and math.isfinite(low) and high > low:
+            step = (high - low) / 3
+            ticks = [low + index * step for index in range(3)] + [high]  # numpy.linspace's four points
+            plt.yticks(ticks, [f"{10 ** t:.3g}" for t in ticks])
         for marker in history.markers[-40:]:
             plt.vline(marker.x, MARKER_COLORS.get(marker.kind, "white"))
         plt.title(mode.title(bool(history.baselines)) + (" · floor −1" if data.clipped else ""))

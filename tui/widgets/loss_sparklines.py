@@ -47,7 +47,7 @@ class LossSparklines(Vertical):
             "step": list(history.step_loss[-20 * width:]),
         }
         for key, values in series.items():
-            _, y = minmax_downsample(range(len(values)), values, width // 2)
+            _, y = minmax_downsample(range(len(values)), values, width // 2) if values else ((), ())
             # A flat series would draw full-height bars, read as "high": draw none, the label says "flat".
             self.query_one(f"#{key}-spark", Sparkline).data = y.tolist() if len(y) and y.min() < y.max() else []
             self.query_one(f"#{key}-label", Label).update(spark_label(key, values), layout=False)
