@@ -103,3 +103,33 @@ def test_status_panel_with_only_passing_rules(snap_compare, monkeypatch, size):
     monkeypatch.setattr("tui.screens.dashboard_screen.run_rules", lambda history: [Finding.ok(rule, "fine") for rule in PASSING])
     app = dashboard_app(histories.history_of(histories.healthy_run()))
     assert snap_compare(app, terminal_size=size)
+
+
+def resuming_run() -> list:
+    """A run interrupted at epoch 12 of 40, in the first seconds of its resume: the trainer is importing torch."""
+    from engine.events import RunEnded, StartupPhase
+
+    events = [histories.start()] + [histories.epoch(n, 1.30 - 0.003 * n, 1.305 - 0.003 * n, total=40)
+                                    for n in range(1, 13)]
+    return [*events, RunEnded("interrupted", 12, 384, 1.269, "logs/x/checkpoints/interrupt.pt", time=0.0),
+            StartupPhase("importing torch", time=0.0)]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_a_resumed_run_in_its_first_seconds(snap_compare, size):
+    """RESUMING and what the trainer is doing, over the epochs already trained: not FINISHED, not a new run."""
+    app = dashboard_app(histories.history_of(resuming_run()))
+    assert snap_compare(app, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_follow_of_a_run_at_epoch_8(snap_compare, tmp_path, size):
+    """Follow of a run still being written, 8 epochs of 20 in: the bar counts the log's epochs, not 0/0 steps."""
+    events = [histories.start()] + [histories.epoch(n, 1.30 - 0.01 * n, 1.305 - 0.01 * n, total=20) for n in range(1, 9)]
+    app = replay_app(str(write_log(tmp_path / "events.jsonl", events)), follow=True)
+
+    async def eight_epochs_read(pilot):
+        await wait_until(pilot, lambda: len(pilot.app.dashboard.history.epochs) == 8)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=eight_epochs_read)

@@ -40,8 +40,12 @@ class StepProgressBar(Horizontal):
             label.update("run ended", layout=False)
             return
         if step is None:
-            done = max(history.epochs, default=0)
-            waiting = f"epoch {done} done, next starting" if done else "waiting for the first step"
+            rows = history.rows()
+            done, total = (rows[-1].epoch, rows[-1].epochs) if rows else (0, 0)
+            if done:  # between epochs (or before a resumed run's first step): the run's progress, not an empty bar
+                bar.update(total=max(1, total or done), progress=done)
+            of_total = f"/{total}" if total else ""
+            waiting = f"epoch {done}{of_total} done, next starting" if done else "waiting for the first step"
             label.update("paused" if history.state is RunState.PAUSED else waiting + "…", layout=False)
             return
         if step.batches <= 0:  # no position in the sample: its epoch rows move this bar, so look at them every time
