@@ -56,7 +56,7 @@ import asyncio, sys
 from engine.commands.run_plan import RunOptions
 from tui.launch import client_app
 dashboard, trainer = client_app(RunOptions(overrides=["data.source=synthetic", f"log_dir={sys.argv[1]}"]))
-dashboard.source = None  # the frame alone: no trainer process
+dashboard.first.source = None  # the frame alone: no trainer process (the source lives on the screen)
 
 async def first_frame():
     async with dashboard.run_test(size=(100, 30)) as pilot:

@@ -150,7 +150,8 @@ def summarize_history(history: History, run_dir: Path, live: bool, judge: bool =
     if state in RESUMABLE and Path(run_dir).is_dir():
         checkpoint = newest_checkpoint(run_dir)
         resume = resume_command(checkpoint) if checkpoint else None
-    epochs = history.config.get("training", {}).get("epochs")
+    training = history.config.get("training")
+    epochs = training.get("epochs") if isinstance(training, dict) else None  # a foreign or hand-written config
     run_id = history.run.run_id if history.run and history.source_format == "stockpred" else _foreign_id(Path(run_dir))
     return RunSummary(run_id, str(run_dir), state, max(history.epochs, default=0), epochs,
                       best_row.val_loss if best_row else None, history.skill(best_row) if best_row else None, finding,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from array import array
 from bisect import bisect_right
@@ -148,6 +149,7 @@ class History:
         if isinstance(event, StartupPhase):  # a (re)start under way: whatever ended before, the run is starting again
             self.state, self.ended, self.phase = RunState.WAITING, None, event.phase
         elif isinstance(event, RunStarted):
+            event = _with_mapping_sections(event)
             self.phase = ""
             if self.started is None and event.time:
                 self.started = event.time
@@ -198,3 +200,17 @@ class History:
             cut = bisect_right(self.step_index, cut_step) if ordered else len(self.step_index)
             view.add_steps(self.step_index[:cut], self.step_loss[:cut])
         return view
+
+
+MAPPING_SECTIONS = ("data", "model", "training", "checkpoint")
+
+
+def _with_mapping_sections(event: RunStarted) -> RunStarted:
+    """The event with every config section the rules read as a mapping ({} where a hand-written or foreign log has
+    something else there, e.g. `training: null`), so no reader has to guard each `.get`."""
+    config = event.config if isinstance(event.config, dict) else {}
+    fixed = {**config, **{name: {} for name in MAPPING_SECTIONS if not isinstance(config.get(name, {}), dict)}}
+    training = fixed.get("training", {})
+    if not isinstance(training.get("early_stopping", {}), dict):
+        fixed["training"] = {**training, "early_stopping": {}}
+    return event if fixed == config else dataclasses.replace(event, config=fixed)

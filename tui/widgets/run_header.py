@@ -88,7 +88,8 @@ class RunHeader(Static):
                 text.append(f" · epoch {last.epoch}", style="bold")
             else:
                 text.append(f" · epoch {last.epoch}/{last.epochs}", style="bold")
-                text.append(f" · ETA {eta_text(history)}")
+                if history.state is not RunState.WAITING:  # starting: no pace yet, and 80 columns hold the phase
+                    text.append(f" · ETA {eta_text(history)}")
         return text
 
     @staticmethod
