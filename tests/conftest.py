@@ -35,3 +35,21 @@ async def wait_until(pilot, predicate, tries=600):
             return
         await pilot.pause(0.05)
     raise AssertionError("condition never held")
+
+
+@pytest.fixture
+def make_run(tmp_path):
+    """Start FakeRuns (tests/control_harness.py) under tmp_path; each is stopped at teardown (the control socket tests)."""
+    from tests.control_harness import FakeRun
+
+    runs = []
+
+    def make(name: str = "run", **options):
+        run = FakeRun(tmp_path / name, **options).start()
+        runs.append(run)
+        return run
+
+    yield make
+    for run in runs:
+        run.stop()
+        assert not [r for r in run.server.dropped if r.startswith("internal error")]  # abuse never hit a bug
