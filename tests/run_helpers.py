@@ -83,6 +83,15 @@ def trainer_pid(run_dir: Path) -> int:
     return wait_for(ask, "the trainer answers on its socket")
 
 
+def start_detached_endless(log_dir: Path) -> tuple[Path, int]:
+    """`train --detach` of an endless tiny run into `log_dir`: its run directory and its trainer's pid."""
+    from tui.cli import main
+
+    assert main(["train", "--detach", *set_args([*ENDLESS, f"log_dir={log_dir}"])]) == 0
+    run_dir = only_run_dir(log_dir)
+    return run_dir, trainer_pid(run_dir)
+
+
 def stop_run(run_dir: Path) -> None:
     """Ask a live run to stop, over its socket."""
     from engine.control.client import ControlClient

@@ -9,8 +9,8 @@ import pytest
 from engine.commands.branch import checkpoints_by_epoch
 from engine.store.history import History
 from engine.store.log_reader import read_jsonl
-from tests.run_helpers import ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, set_args, wait_for
-from tests.test_detach_attach import background_pid
+from tests.run_helpers import (ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, set_args,
+                               start_detached_endless, trainer_pid, wait_for)
 from tui.cli import main
 
 
@@ -21,15 +21,14 @@ def _other_run(logs: Path, parent: Path) -> Path | None:
 
 def test_a_branch_of_a_live_run_names_its_parent_trains_with_the_edit_and_the_parent_goes_on(tmp_path, capsys):
     logs = tmp_path / "logs"
-    assert main(["train", "--detach", *set_args([*ENDLESS, f"log_dir={logs}"])]) == 0
-    parent = only_run_dir(logs)
-    pids = [background_pid(parent)]
+    parent, parent_pid = start_detached_endless(logs)
+    pids = [parent_pid]
     try:
         wait_for(lambda: epochs_logged(parent) >= 1, "the parent's first epoch")
         code = main(["branch", parent.name, "--log-dir", str(logs), "--set", "training.learning_rate=0.0005", "--detach"])
         assert code == 0, capsys.readouterr().err
         child = wait_for(lambda: _other_run(logs, parent), "the branch's run directory")
-        pids.append(background_pid(child))
+        pids.append(trainer_pid(child))
         wait_for(lambda: epochs_logged(child) >= 1, "the branch's first epoch")
         start = next(e for e in events(child) if e["type"] == "run_start")
         fork_epoch = start["parent"]["epoch"]

@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import wait_until
-from tests.run_helpers import ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, set_args, wait_for
-from tests.test_detach_attach import background_pid
-from tui.cli import main
+from tests.run_helpers import epochs_logged, events, kill_quietly, start_detached_endless, trainer_pid, wait_for
 from tui.dialogs.branch_dialog import BranchDialog
 from tui.launch import attach_app
 
@@ -19,9 +17,8 @@ def _branches(logs, parent):
 
 async def test_b_branches_a_live_run_and_the_parent_goes_on(tmp_path):
     logs = tmp_path / "logs"
-    assert main(["train", "--detach", *set_args([*ENDLESS, f"log_dir={logs}"])]) == 0
-    parent = only_run_dir(logs)
-    pids = [background_pid(parent)]
+    parent, parent_pid = start_detached_endless(logs)
+    pids = [parent_pid]
     try:
         app = attach_app(parent.name, str(logs))
         async with app.run_test(size=(100, 30)) as pilot:
@@ -34,7 +31,7 @@ async def test_b_branches_a_live_run_and_the_parent_goes_on(tmp_path):
             await pilot.press(*"0.0005", "enter")
             await wait_until(pilot, lambda: not isinstance(app.screen, BranchDialog))
             child = wait_for(lambda: next(iter(_branches(logs, parent)), None), "the branch's run directory")
-            pids.append(background_pid(child))
+            pids.append(trainer_pid(child))
             await pilot.press("q", "d")  # detach: the parent trains on
         wait_for(lambda: any(e["type"] == "epoch" for e in events(child)), "the branch's first epoch")
         start = next(e for e in events(child) if e["type"] == "run_start")

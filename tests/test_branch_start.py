@@ -6,8 +6,8 @@ import pytest
 
 from engine.commands.branch_start import BranchChoice, branch_command, start_branch_from_dialog
 from engine.errors import InputError
-from tests.run_helpers import ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, set_args, wait_for
-from tests.test_detach_attach import background_pid
+from tests.run_helpers import (ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, set_args,
+                               start_detached_endless, trainer_pid, wait_for)
 from tui.cli import main
 
 
@@ -27,14 +27,13 @@ def test_the_command_line_carries_every_choice(tmp_path):
 
 def test_a_branch_of_a_live_run_starts_in_the_background_with_the_edit_and_the_parent_pauses(tmp_path):
     logs = tmp_path / "logs"
-    assert main(["train", "--detach", *set_args([*ENDLESS, f"log_dir={logs}"])]) == 0
-    parent = only_run_dir(logs)
-    pids = [background_pid(parent)]
+    parent, parent_pid = start_detached_endless(logs)
+    pids = [parent_pid]
     try:
         wait_for(lambda: epochs_logged(parent) >= 1, "the parent's first epoch")
         run_id = start_branch_from_dialog(BranchChoice("now", {"lr": 0.0005, "weight_decay": 0.0}, True), parent)
         child = logs / run_id
-        pids.append(background_pid(child))
+        pids.append(trainer_pid(child))
         wait_for(lambda: any(e["type"] == "epoch" for e in events(child)), "the branch's first epoch")
         start = next(e for e in events(child) if e["type"] == "run_start")
         first = next(e for e in events(child) if e["type"] == "epoch")

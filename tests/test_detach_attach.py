@@ -1,31 +1,15 @@
 """End to end: `train --detach`, a Pilot-driven `attach` that pauses, sets lr and detaches, a second attach that sees it and stops."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import wait_until
-from tests.run_helpers import ENDLESS, events, kill_quietly, only_run_dir, pid_alive, set_args, wait_for
+from tests.run_helpers import ENDLESS, events, kill_quietly, only_run_dir, pid_alive, set_args, trainer_pid, wait_for
 from tui.cli import main
 from tui.launch import attach_app
 
 SIZE = (100, 30)
-
-
-def background_pid(run_dir: Path) -> int:
-    """The trainer process's pid, from its socket's hello (detach returns once the socket answers)."""
-    return wait_for(lambda: _server_pid(run_dir), "the background run's pid")
-
-
-def _server_pid(run_dir: Path) -> int | None:
-    from engine.control.client import ControlClient
-
-    client = ControlClient(run_dir / "control.sock", "test", backlog=False)
-    try:
-        return int(client.hello["pid"])
-    finally:
-        client.close()
 
 
 async def test_detach_then_attach_steer_detach_and_stop_from_a_second_attach(tmp_path, capsys):
@@ -34,7 +18,7 @@ async def test_detach_then_attach_steer_detach_and_stop_from_a_second_attach(tmp
     printed = capsys.readouterr().out
     run_dir = only_run_dir(logs)
     assert run_dir is not None and f"stockpred-tui attach {run_dir.name}" in printed
-    pid = background_pid(run_dir)
+    pid = trainer_pid(run_dir)
     try:
         app = attach_app(None, str(logs))  # the newest live run
         async with app.run_test(size=SIZE) as pilot:
