@@ -9,8 +9,11 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
-from tests.run_helpers import pid_alive
+from tests.run_helpers import ENDLESS, epochs_logged, kill_quietly, only_run_dir, pid_alive, set_args, trainer_pid, wait_for
 
 SIZE = {"COLUMNS": "100", "LINES": "30"}
 
@@ -73,3 +76,29 @@ class PtyProcess:
         if self.status is None and pid_alive(self.pid):
             os.kill(self.pid, signal.SIGKILL)
             self.wait(5)
+
+
+@dataclass
+class DashboardRun:
+    """A real dashboard on a pty and the run its trainer process trains."""
+
+    ui: PtyProcess
+    run_dir: Path
+    trainer: int
+
+
+@contextmanager
+def dashboard_on_pty(log_dir: Path, env: dict | None = None):
+    """The dashboard training an endless tiny run into `log_dir`, handed over after its first epoch; the UI and the
+    trainer are killed on the way out, whatever the test did."""
+    ui = PtyProcess(set_args([*ENDLESS, f"log_dir={log_dir}"]), env=env)
+    pid = None
+    try:
+        run_dir = wait_for(lambda: only_run_dir(log_dir), "the dashboard starts a run")
+        pid = trainer_pid(run_dir)
+        wait_for(lambda: epochs_logged(run_dir), "a first epoch")
+        yield DashboardRun(ui, run_dir, pid)
+    finally:
+        ui.kill()
+        if pid:
+            kill_quietly(pid)

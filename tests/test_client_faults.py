@@ -6,9 +6,9 @@ import os
 import signal
 
 from tests.conftest import TINY, wait_until
-from tests.pty_harness import PtyProcess
-from tests.run_helpers import (ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, pid_alive, set_args,
-                               stop_run, trainer_pid, wait_for)
+from tests.pty_harness import PtyProcess, dashboard_on_pty
+from tests.run_helpers import (epochs_logged, events, pid_alive, set_args,
+                               stop_run, wait_for)
 from tui.cli import main
 from tui.client_exit import FAULT_ENV
 from tui.launch import attach_app
@@ -16,12 +16,9 @@ from tui.launch import attach_app
 
 async def test_kill_9_of_the_dashboard_leaves_the_run_training_and_a_new_attach_takes_over(tmp_path, capsys):
     logs = tmp_path / "logs"
-    ui = PtyProcess(set_args([*ENDLESS, f"log_dir={logs}"]))
-    pid = None
-    try:
-        run_dir = wait_for(lambda: only_run_dir(logs), "the dashboard starts a run")
-        pid = trainer_pid(run_dir)
-        at_kill = wait_for(lambda: epochs_logged(run_dir), "a first epoch")
+    with dashboard_on_pty(logs) as run:
+        ui, run_dir, pid = run.ui, run.run_dir, run.trainer
+        at_kill = epochs_logged(run_dir)
         os.kill(ui.pid, signal.SIGKILL)
         assert ui.wait(10) == -signal.SIGKILL
         wait_for(lambda: epochs_logged(run_dir) >= at_kill + 2, "training goes on without its UI")
@@ -34,10 +31,6 @@ async def test_kill_9_of_the_dashboard_leaves_the_run_training_and_a_new_attach_
             await pilot.press("q", "n")
             await wait_until(pilot, lambda: app.dashboard.history.state == "ended")
         wait_for(lambda: not pid_alive(pid), "the trainer exits after the stop")
-    finally:
-        ui.kill()
-        if pid:
-            kill_quietly(pid)
     epochs = [e["epoch"] for e in events(run_dir) if e["type"] == "epoch"]
     assert epochs == list(range(1, len(epochs) + 1))  # no epoch lost
     assert events(run_dir)[-1]["reason"] == "stopped" and events(run_dir)[-1]["source"].startswith("attach pid ")
@@ -45,22 +38,15 @@ async def test_kill_9_of_the_dashboard_leaves_the_run_training_and_a_new_attach_
 
 def test_an_exception_in_a_key_handler_ends_the_ui_not_the_run(tmp_path):
     logs = tmp_path / "logs"
-    ui = PtyProcess(set_args([*ENDLESS, f"log_dir={logs}"]), env={FAULT_ENV: "x"})
-    pid = None
-    try:
-        run_dir = wait_for(lambda: only_run_dir(logs), "the dashboard starts a run")
-        pid = trainer_pid(run_dir)
-        at_fault = wait_for(lambda: epochs_logged(run_dir), "a first epoch")
+    with dashboard_on_pty(logs, env={FAULT_ENV: "x"}) as run:
+        ui, run_dir, pid = run.ui, run.run_dir, run.trainer
+        at_fault = epochs_logged(run_dir)
         ui.type("x")
         assert ui.wait(20) == 1
         wait_for(lambda: epochs_logged(run_dir) >= at_fault + 2, "training goes on after the UI crashed")
         assert pid_alive(pid)
         stop_run(run_dir)
         wait_for(lambda: not pid_alive(pid), "the trainer exits after the stop")
-    finally:
-        ui.kill()
-        if pid:
-            kill_quietly(pid)
     assert f"the run goes on: stockpred-tui attach {run_dir.name}" in ui.text()
     console = (run_dir / "console.log").read_text()
     assert "InjectedFault" in console and "Traceback" in console and "Traceback" not in ui.text()

@@ -10,8 +10,8 @@ from engine.events import EpochEvent
 from engine.commands.trainer_setup import RunOptions, build_trainer
 from tests.conftest import TINY
 from tests.run_helpers import (ENDLESS, epochs_logged, events, kill_quietly, only_run_dir, pid_alive, set_args,
-                               trainer_pid, wait_for)
-from tests.pty_harness import PtyProcess
+                               wait_for)
+from tests.pty_harness import dashboard_on_pty
 
 
 def test_headless_sigterm_saves_logs_the_end_and_exits_143(tmp_path):
@@ -45,21 +45,14 @@ def test_an_interrupt_during_the_last_epochs_evaluation_is_honoured(tmp_path):
 def test_sigterm_detaches_the_dashboard_and_ends_its_trainer_the_headless_way(tmp_path):
     """SIGTERM to the dashboard detaches it (exit 143, the run goes on); SIGTERM to the trainer saves and ends."""
     logs = tmp_path / "logs"
-    ui = PtyProcess(set_args([*ENDLESS, f"log_dir={logs}"]))
-    pid = None
-    try:
-        run_dir = wait_for(lambda: only_run_dir(logs), "the dashboard starts a run")
-        pid = trainer_pid(run_dir)
-        at_signal = wait_for(lambda: epochs_logged(run_dir), "a first epoch")
+    with dashboard_on_pty(logs) as run:
+        ui, run_dir, pid = run.ui, run.run_dir, run.trainer
+        at_signal = epochs_logged(run_dir)
         os.kill(ui.pid, signal.SIGTERM)
         assert ui.wait(20) == 143
         wait_for(lambda: epochs_logged(run_dir) >= at_signal + 2, "the run goes on without its dashboard")
         os.kill(pid, signal.SIGTERM)
         wait_for(lambda: not pid_alive(pid), "the trainer ends")
-    finally:
-        ui.kill()
-        if pid:
-            kill_quietly(pid)
     assert f"detached; run {run_dir.name} goes on" in ui.text()
     logged = events(run_dir)
     assert logged[-1]["type"] == "run_end" and logged[-1]["reason"] == "interrupted" and logged[-1]["source"] == "SIGTERM"
