@@ -1,4 +1,5 @@
-"""The sweep screen's table: one row per trial (number, state, parameters, best val, epochs, verdict, why it ended)."""
+"""The sweep screen's table: one row per trial (mark, number, state, parameters, best val, epochs, verdict, why it
+ended)."""
 
 from __future__ import annotations
 
@@ -7,33 +8,46 @@ from textual.widgets import DataTable
 
 from engine.commands.sweep_study import TrialRow
 
-COLUMNS = ("trial", "state", "params", "best val", "epochs", "verdict", "reason")
+MARK = "✓"
+COLUMNS = (MARK, "trial", "state", "params", "best val", "epochs", "verdict", "reason")
 STATE_STYLES = {"running": "green", "complete": "bold", "pruned": "yellow", "failed": "red"}
 
 
+def _mark(marked: bool) -> Text:
+    return Text("●" if marked else " ", style="bold")
+
+
 class TrialsTable(DataTable):
-    """Trials by number; `show` rebuilds it from the study's rows and keeps the cursor on the same trial."""
+    """Trials by number; `show` rebuilds it from the study's rows and the marks, keeping the cursor on the same row."""
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, id=id)
         self.rows_shown: list[TrialRow] = []
+        self.marks_shown: frozenset[int] = frozenset()
 
     def on_mount(self) -> None:
-        self.add_columns(*COLUMNS)
+        for name in COLUMNS:
+            self.add_column(name, key=name)
 
-    def show(self, rows: list[TrialRow]) -> None:
-        """Replace the rows with `rows` (a no-op when nothing changed)."""
-        if rows == self.rows_shown:
+    def show(self, rows: list[TrialRow], marked: set[int]) -> None:
+        """Replace the rows with `rows`, the trial numbers in `marked` marked (a no-op when nothing changed)."""
+        if rows == self.rows_shown and marked == self.marks_shown:
             return
         current = self.cursor_row
-        self.rows_shown = list(rows)
+        self.rows_shown, self.marks_shown = list(rows), frozenset(marked)
         self.clear()
         for row in rows:
             best = f"{row.best_val:.4f}" if row.best_val is not None else "–"
-            self.add_row(str(row.number), Text(row.state, style=STATE_STYLES.get(row.state, "")), row.params_text(),
-                         best, str(row.epochs), row.verdict or "–", row.reason or "", key=str(row.number))
+            self.add_row(_mark(row.number in marked), str(row.number),
+                         Text(row.state, style=STATE_STYLES.get(row.state, "")), row.params_text(), best,
+                         str(row.epochs), row.verdict or "–", row.reason or "", key=str(row.number))
         if rows:
             self.move_cursor(row=min(current, len(rows) - 1))
+
+    def set_mark(self, number: int, marked: bool) -> None:
+        """Show or clear one trial's mark without rebuilding the table."""
+        self.update_cell(str(number), MARK, _mark(marked))
+        self.marks_shown = self.marks_shown | {number} if marked else self.marks_shown - {number}
 
     def cursor_trial(self) -> TrialRow | None:
         """The trial under the cursor."""
