@@ -1,10 +1,11 @@
-"""The same search three ways, side by side: no pruning, Optuna's MedianPruner alone, MedianPruner + health pruning.
+"""The same search four ways, side by side: no pruning, Optuna's MedianPruner alone, MedianPruner + health pruning, and
+MedianPruner + only the health rules' critical findings.
 
 Each way runs the same N-trial study (the same sampler seed, so the same first draws) over a space wide enough that
 some trials explode, freeze or stall, and reports trial-epochs trained, wall time and the best val loss found, for
 several sampler seeds. Every trial is a real run (its own process) on tiny synthetic data.
 
-    python bench/bench_sweep_pruning.py [--trials 24] [--epochs 30] [--seeds 3] [--jobs 2]
+    python bench/bench_sweep_pruning.py [--trials 24] [--epochs 30] [--seeds 3] [--jobs 2] [--ways none,median,...]
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ SPACE = {"training.learning_rate": {"log_uniform": [1e-6, 3.0]}, "training.weigh
          "model.dropout": {"uniform": [0.0, 0.6]}}
 WAYS = {"none": {"median": {"enabled": False}, "health": []},
         "median": {"median": {"enabled": True}, "health": []},
-        "median+health": {"median": {"enabled": True}}}
+        "median+health": {"median": {"enabled": True}},
+        # The same rules, but only their critical findings prune (a warning would have to hold 1000 epochs).
+        "median+critical": {"median": {"enabled": True}, "warning_epochs": 1000}}
 
 
 def one_way(root: Path, way: str, seed: int, trials: int, epochs: int, jobs: int) -> dict:
@@ -57,11 +60,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--ways", default=",".join(WAYS), help=f"which of {', '.join(WAYS)} (comma-separated)")
     args = parser.parse_args()
-    results: dict[str, list[dict]] = {way: [] for way in WAYS}
+    ways = args.ways.split(",")
+    if unknown := set(ways) - set(WAYS):
+        parser.error(f"--ways: no way called {', '.join(sorted(unknown))}")
+    results: dict[str, list[dict]] = {way: [] for way in ways}
     with tempfile.TemporaryDirectory() as folder:
         for seed in range(args.seeds):
-            for way in WAYS:
+            for way in ways:
                 result = one_way(Path(folder), way, seed, args.trials, args.epochs, args.jobs)
                 results[way].append(result)
                 print(f"seed {seed} {way:14s} trial-epochs {result['epochs']:5d}  wall {result['seconds']:6.1f} s  "
@@ -73,9 +80,10 @@ def main() -> None:
         print(f"{way:14s} trial-epochs {statistics.mean(r['epochs'] for r in runs):7.1f}  "
               f"wall {statistics.mean(r['seconds'] for r in runs):6.1f} s  best val mean {statistics.mean(bests):.4f} "
               f"(seeds {spread})")
-    saved = 1 - statistics.mean(r["epochs"] for r in results["median+health"]) / statistics.mean(
-        r["epochs"] for r in results["median"])
-    print(f"health pruning trains {saved:.0%} fewer trial-epochs than MedianPruner alone")
+    for way in (way for way in ("median+health", "median+critical") if way in results and "median" in results):
+        saved = 1 - statistics.mean(r["epochs"] for r in results[way]) / statistics.mean(
+            r["epochs"] for r in results["median"])
+        print(f"{way} trains {saved:.0%} fewer trial-epochs than MedianPruner alone")
 
 
 if __name__ == "__main__":

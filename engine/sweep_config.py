@@ -73,6 +73,8 @@ class PruneConfig(_StrictSection):
     median: MedianPruning = Field(default_factory=MedianPruning)
     health: list[str] = Field(default_factory=lambda: list(DEFAULT_HEALTH_PRUNING))
     warning_epochs: int = Field(3, ge=1, le=1000)
+    spare_leaders: bool = Field(True, description="a warning does not prune a trial whose val loss is better than the "
+                                                  "median of the other trials' at that epoch (critical findings do)")
 
 
 class SweepConfig(_StrictSection):

@@ -12,6 +12,7 @@ import yaml
 
 from engine.commands.sweep_prune import HealthPruning
 from engine.commands.sweep_study import open_storage
+from engine.commands.sweep_trial import leads
 from engine.sweep_config import PruneConfig
 from tests.histories import epoch, history_of, start
 from tests.run_helpers import events
@@ -101,6 +102,39 @@ def test_a_warning_prunes_once_it_persists_and_a_critical_finding_at_once():
         verdicts.append(pruning.judge(history))
     assert verdicts[:4] == [None] * 4 and verdicts[4].startswith("instability — unstable") and "(for 3 epochs)" in verdicts[4]
     assert HealthPruning(PruneConfig(health=["exploding"])).judge(history) is None  # not a rule it was told to prune by
+    assert pruning.judge(history.upto(4)) is None  # an epoch judged already is not judged again
     nan = history_of([start(), epoch(1, 1.0, 1.0), epoch(2, float("nan"), float("nan"))])
     assert HealthPruning(PruneConfig(health=["exploding"])).judge(nan).startswith("exploding — loss exploded")
     assert HealthPruning(PruneConfig(health=[])).judge(nan) is None
+
+
+def test_a_held_warning_spares_a_trial_that_leads_but_a_critical_finding_does_not():
+    """The same hot trial (update/weight ratio 50x healthy from epoch 3): pruned after 3 warned epochs while it trails
+    the other trials, spared while it leads; `spare_leaders: false` prunes it either way; NaN prunes a leader too."""
+    def verdicts(leads: bool, spare: bool = True) -> list:
+        history, pruning = history_of([start()]), HealthPruning(PruneConfig(health=["instability", "exploding"],
+                                                                            warning_epochs=3, spare_leaders=spare))
+        said = []
+        for n in range(1, 6):
+            history.apply(epoch(n, 1.0 - 0.01 * n, 1.0 - 0.01 * n, update=0.05))
+            said.append(pruning.judge(history, leads=leads))
+        return said
+
+    assert verdicts(leads=False)[4].startswith("instability — unstable")
+    assert verdicts(leads=True) == [None] * 5
+    assert verdicts(leads=True, spare=False)[4].startswith("instability — unstable")
+    nan = history_of([start(), epoch(1, 1.0, 1.0), epoch(2, float("nan"), float("nan"))])
+    assert HealthPruning(PruneConfig(health=["exploding"])).judge(nan, leads=True).startswith("exploding — loss exploded")
+
+
+def test_a_trial_leads_when_its_val_beats_the_median_of_the_others_at_that_epoch():
+    study = optuna.create_study()
+    for values in ({1: 1.0, 2: 0.9}, {1: 2.0, 2: 1.8}, {1: 3.0}):
+        trial = study.ask()
+        for step, value in values.items():
+            trial.report(value, step)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    current = study.ask()
+    assert leads(current, 1, 1.9) and not leads(current, 1, 2.0)  # median of 1.0, 2.0, 3.0 is 2.0
+    assert leads(current, 2, 1.3) and not leads(current, 2, 1.4)  # median of 0.9, 1.8 is 1.35
+    assert leads(current, 3, 99.0)  # nobody else got to epoch 3: nothing to trail

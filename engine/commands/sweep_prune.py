@@ -1,5 +1,8 @@
 """Pruning by diagnosis: after each epoch of a trial the health rules judge its history; a critical finding of a
-pruning rule stops the trial at once, a warning stops it once it has held for `warning_epochs` epochs in a row."""
+pruning rule stops the trial at once, a warning stops it once it has held for `warning_epochs` epochs in a row, unless
+the trial leads (`spare_leaders`: its val loss beats the median of the other trials' at that epoch). The best trials of
+a search often run hot (a large update/weight ratio, val swings) and still end best; a warning alone should not stop
+them."""
 
 from __future__ import annotations
 
@@ -29,11 +32,13 @@ class HealthPruning:
     def __init__(self, prune: PruneConfig) -> None:
         self.rules = set(prune.health)
         self.warning_epochs = prune.warning_epochs
+        self.spare_leaders = prune.spare_leaders
         self.streaks: dict[str, int] = {}
         self.judged_epoch = 0
 
-    def judge(self, history: History) -> str | None:
-        """'exploding — loss exploded … at epoch 3' when a pruning rule says stop after the newest epoch."""
+    def judge(self, history: History, leads: bool = False) -> str | None:
+        """'exploding — loss exploded … at epoch 3' when a pruning rule says stop after the newest epoch; `leads`: the
+        trial's val beats the other trials' median at this epoch (a held warning then spares it)."""
         epoch = max(history.epochs, default=0)
         if not self.rules or epoch <= self.judged_epoch:
             return None
@@ -47,7 +52,7 @@ class HealthPruning:
             if finding.severity == "warning":
                 warned.add(finding.rule)
                 self.streaks[finding.rule] = self.streaks.get(finding.rule, 0) + 1
-                if self.streaks[finding.rule] >= self.warning_epochs:
+                if self.streaks[finding.rule] >= self.warning_epochs and not (leads and self.spare_leaders):
                     return f"{finding.rule} — {finding.message} (for {self.warning_epochs} epochs)"
         self.streaks = {rule: count for rule, count in self.streaks.items() if rule in warned}
         return None

@@ -4,6 +4,7 @@ followed through its log, reported to Optuna each epoch, and stopped through its
 from __future__ import annotations
 
 import math
+import statistics
 import subprocess
 import threading
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,15 @@ class TrialOutcome:
     value: float | None = None
     reason: str = ""
     attrs: dict = field(default_factory=dict)
+
+
+def leads(trial: optuna.Trial, epoch: int, val: float) -> bool:
+    """Whether `val` beats the median of the val losses the study's other trials reported at `epoch` (no other trial
+    got there yet: it leads)."""
+    others = [frozen.intermediate_values[epoch] for frozen in trial.study.get_trials(deepcopy=False)
+              if frozen.number != trial.number and epoch in frozen.intermediate_values
+              and math.isfinite(frozen.intermediate_values[epoch])]
+    return not others or val < statistics.median(others)
 
 
 class TrialRun:
@@ -80,11 +90,13 @@ class TrialRun:
     def _judge(self, epoch: int) -> str:
         """Why to prune after `epoch`: a health rule first (it says why), else Optuna's pruner on the val loss."""
         history = self.follower.history
-        reason = self.health.judge(history.upto(epoch) if epoch != max(history.epochs) else history)
+        val = history.epochs[epoch].val_loss
+        finite = isinstance(val, (int, float)) and math.isfinite(val)
+        reason = self.health.judge(history.upto(epoch) if epoch != max(history.epochs) else history,
+                                   leads=finite and leads(self.trial, epoch, val))
         if reason:
             return reason
-        val = history.epochs[epoch].val_loss
-        if not isinstance(val, (int, float)) or not math.isfinite(val):
+        if not finite:
             return ""
         self.trial.report(val, epoch)
         if self.trial.should_prune():
