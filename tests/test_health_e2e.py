@@ -56,4 +56,7 @@ def test_absurd_learning_rate_explodes_and_the_note_s_remedy_is_offered(tiny):
     assert exploding.suggestion.name == "lr" and exploding.suggestion.value == 0.0005
     finding, suggestion = top_suggestion(run_rules(history))
     assert finding.rule == "exploding" and suggestion.value == 0.0005
-    assert findings["baseline"].severity == "warning"  # far worse than a constant
+    baseline = findings["baseline"]  # far worse than a constant: the whole interval is below zero skill
+    assert baseline.evidence["skill_high"] < 0 and "below the constant baseline" in baseline.message
+    # A warning, unless val is still falling toward the baseline (numerics differ across library versions here).
+    assert baseline.severity == "warning" or (baseline.severity == "info" and "still falling" in baseline.message)
