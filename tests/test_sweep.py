@@ -117,14 +117,14 @@ def test_a_held_warning_spares_a_trial_that_leads_but_a_critical_finding_does_no
         said = []
         for n in range(1, 6):
             history.apply(epoch(n, 1.0 - 0.01 * n, 1.0 - 0.01 * n, update=0.05))
-            said.append(pruning.judge(history, leads=leads))
+            said.append(pruning.judge(history, leads=lambda: leads))
         return said
 
     assert verdicts(leads=False)[4].startswith("instability — unstable")
     assert verdicts(leads=True) == [None] * 5
     assert verdicts(leads=True, spare=False)[4].startswith("instability — unstable")
     nan = history_of([start(), epoch(1, 1.0, 1.0), epoch(2, float("nan"), float("nan"))])
-    assert HealthPruning(PruneConfig(health=["exploding"])).judge(nan, leads=True).startswith("exploding — loss exploded")
+    assert HealthPruning(PruneConfig(health=["exploding"])).judge(nan, leads=lambda: True).startswith("exploding — loss exploded")
 
 
 def test_a_trial_leads_when_its_val_beats_the_median_of_the_others_at_that_epoch():

@@ -6,6 +6,8 @@ them."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from engine.errors import InputError
 from engine.health import RULES, run_rules
 from engine.store.history import History
@@ -36,9 +38,10 @@ class HealthPruning:
         self.streaks: dict[str, int] = {}
         self.judged_epoch = 0
 
-    def judge(self, history: History, leads: bool = False) -> str | None:
-        """'exploding — loss exploded … at epoch 3' when a pruning rule says stop after the newest epoch; `leads`: the
-        trial's val beats the other trials' median at this epoch (a held warning then spares it)."""
+    def judge(self, history: History, leads: Callable[[], bool] = lambda: False) -> str | None:
+        """'exploding — loss exploded … at epoch 3' when a pruning rule says stop after the newest epoch; `leads` says
+        whether the trial's val beats the other trials' median at this epoch (a held warning then spares it). It is
+        asked only when a held warning would prune: it reads the study's storage."""
         epoch = max(history.epochs, default=0)
         if not self.rules or epoch <= self.judged_epoch:
             return None
@@ -52,7 +55,7 @@ class HealthPruning:
             if finding.severity == "warning":
                 warned.add(finding.rule)
                 self.streaks[finding.rule] = self.streaks.get(finding.rule, 0) + 1
-                if self.streaks[finding.rule] >= self.warning_epochs and not (leads and self.spare_leaders):
+                if self.streaks[finding.rule] >= self.warning_epochs and not (self.spare_leaders and leads()):
                     return f"{finding.rule} — {finding.message} (for {self.warning_epochs} epochs)"
         self.streaks = {rule: count for rule, count in self.streaks.items() if rule in warned}
         return None

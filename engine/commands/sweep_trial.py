@@ -93,7 +93,7 @@ class TrialRun:
         val = history.epochs[epoch].val_loss
         finite = isinstance(val, (int, float)) and math.isfinite(val)
         reason = self.health.judge(history.upto(epoch) if epoch != max(history.epochs) else history,
-                                   leads=finite and leads(self.trial, epoch, val))
+                                   leads=lambda: finite and leads(self.trial, epoch, val))
         if reason:
             return reason
         if not finite:
