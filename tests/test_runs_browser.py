@@ -117,6 +117,19 @@ async def test_filter_and_sort(logs):
         assert row_ids(screen)[:2] == ["20261124-120000-d", "20261124-090000-a"] and row_ids(screen)[-1] == "keras_run"
 
 
+async def test_each_column_is_as_wide_as_its_widest_cell_before_the_table_is_next_idle(logs):
+    # The table measures new rows when next idle; a frame drawn before that cut every cell to its title's width, and
+    # the cut stayed (the 80x24 snapshot failed that way under load).
+    app = runs_app("logs", ["keras_run.csv"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot)
+        table = screen.query_one(RunsTable)
+        table.show([], set())  # no runs, no knob columns: the refill below builds its columns anew
+        screen.refill()
+        widths = {str(column.label): column.get_render_width(table) - 2 * table.cell_padding for column in table.ordered_columns}
+        assert widths["run"] == len("20261124-090000-a") and widths["state"] == len("completed") and widths["lr"] == 6
+
+
 async def test_the_browsers_help_says_space_marks_a_row_and_moves_the_cursor(logs):
     app = runs_app("logs")
     async with app.run_test(size=(80, 24)) as pilot:

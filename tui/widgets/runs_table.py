@@ -13,6 +13,7 @@ from engine.commands.compare import LoadedRun, hyperparameter_columns
 from engine.commands.lineage import tree_order
 from engine.commands.runs import RunStatus
 from engine.events import EndReason
+from tui.widgets.column_fit import natural_widths
 from tui.widgets.compare_table import DASH, number
 
 BASE_COLUMNS = ("✓", "run", "state", "started", "epochs", "best val", "best ep", "skill", "acc", "test skill", "finding")
@@ -86,15 +87,15 @@ class RunsTable(DataTable):
                     text[path][1] = Text(f"{'  ' * (depth - 1)}└ {text[path][1].plain}")
         cursor = self.cursor_path()
         columns = [*BASE_COLUMNS[:3], *knobs, *BASE_COLUMNS[3:]]  # the knobs near the id: they name the run
-        if columns != self._columns:
-            self.clear(columns=True)
-            for name in columns:
-                self.add_column(Text(name), key=name)  # Text: a config key from a file is never markup
-            self._columns = columns
-        else:
-            self.clear()
-        for path in raw.index:
-            self.add_row(*text[path], key=path)
+        rows = [[Text(cell) if isinstance(cell, str) else cell for cell in text[path]] for path in raw.index]
+        # Widths are set, not left to the table: it measures new rows only when next idle, and a frame drawn before
+        # that kept every cell cut to its title's width (a run id shown as '202').
+        self.clear(columns=True)
+        for name, width in zip(columns, natural_widths(columns, rows)):
+            self.add_column(Text(name), key=name, width=width)  # Text: a config key from a file is never markup
+        self._columns = columns
+        for path, cells in zip(raw.index, rows):
+            self.add_row(*cells, key=path)
         if cursor in raw.index:
             self.move_cursor(row=list(raw.index).index(cursor))
 

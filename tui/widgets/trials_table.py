@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from engine.commands.sweep_study import TrialRow
+from tui.widgets.column_fit import natural_widths
 
 MARK = "✓"
 COLUMNS = (MARK, "trial", "state", "params", "best val", "epochs", "verdict", "reason")
@@ -26,8 +27,14 @@ class TrialsTable(DataTable):
         self.marks_shown: frozenset[int] = frozenset()
 
     def on_mount(self) -> None:
-        for name in COLUMNS:
-            self.add_column(name, key=name)
+        self._set_columns([])
+
+    def _set_columns(self, rows: list[list[Text]]) -> None:
+        # Widths are set, not left to the table: it measures new rows only when next idle, and a frame drawn before
+        # that kept every cell cut to its title's width.
+        self.clear(columns=True)
+        for name, width in zip(COLUMNS, natural_widths(list(COLUMNS), rows)):
+            self.add_column(name, key=name, width=width)
 
     def show(self, rows: list[TrialRow], marked: set[int]) -> None:
         """Replace the rows with `rows`, the trial numbers in `marked` marked (a no-op when nothing changed)."""
@@ -35,14 +42,18 @@ class TrialsTable(DataTable):
             return
         current = self.cursor_row
         self.rows_shown, self.marks_shown = list(rows), frozenset(marked)
-        self.clear()
-        for row in rows:
-            best = f"{row.best_val:.4f}" if row.best_val is not None else "–"
-            self.add_row(_mark(row.number in marked), str(row.number),
-                         Text(row.state, style=STATE_STYLES.get(row.state, "")), row.params_text(), best,
-                         str(row.epochs), row.verdict or "–", row.reason or "", key=str(row.number))
+        cells = [self._cells(row, row.number in marked) for row in rows]
+        self._set_columns(cells)
+        for row, row_cells in zip(rows, cells):
+            self.add_row(*row_cells, key=str(row.number))
         if rows:
             self.move_cursor(row=min(current, len(rows) - 1))
+
+    @staticmethod
+    def _cells(row: TrialRow, marked: bool) -> list[Text]:
+        best = f"{row.best_val:.4f}" if row.best_val is not None else "–"
+        return [_mark(marked), Text(str(row.number)), Text(row.state, style=STATE_STYLES.get(row.state, "")),
+                Text(row.params_text()), Text(best), Text(str(row.epochs)), Text(row.verdict or "–"), Text(row.reason or "")]
 
     def set_mark(self, number: int, marked: bool) -> None:
         """Show or clear one trial's mark without rebuilding the table."""
