@@ -111,3 +111,28 @@ def test_the_footer_keys_follow_the_run_state():
     remedy = Finding.warning("overfitting", "gap widening", remedy=Suggestion("dropout", 0.4))
     assert remedy_key_state([remedy]) is True
     assert remedy_key_state([Finding.ok("exploding", "fine"), Finding.warning("plateau", "flat")]) is None
+
+
+async def test_the_status_panel_grows_when_a_finding_wraps_onto_more_lines_though_it_has_no_more_line_breaks():
+    # Its height was re-laid out only when the count of line breaks changed: a longer message that wrapped once more
+    # kept the old height and its last line was cut off.
+    from textual.app import App
+
+    from tui.widgets.status_panel import StatusPanel
+
+    class OnePanel(App):
+        CSS = "StatusPanel { width: 40; }"
+
+        def compose(self):
+            yield StatusPanel()
+
+    app = OnePanel()
+    async with app.run_test(size=(60, 20)) as pilot:
+        panel = app.query_one(StatusPanel)
+        panel.show([Finding.info("baseline", "short")], can_apply=False)
+        await wait_until(pilot, lambda: panel.size.height == 2)  # the line, then the blank its line break leaves
+        panel.show([Finding.info("baseline", "a message long enough to wrap onto three lines at forty columns wide")],
+                   can_apply=False)
+        await wait_until(pilot, lambda: panel.size.height == 4)
+        lines = [strip.text.rstrip() for strip in panel.render_lines(panel.region.reset_offset)]
+        assert lines[2].endswith("columns wide") and lines[3] == ""

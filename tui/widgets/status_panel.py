@@ -21,6 +21,7 @@ class StatusPanel(Static):
     DEFAULT_CSS = "StatusPanel { height: auto; }"
     _shown: Text | None = None
     _last: tuple | None = None
+    _height: int | None = None
 
     def on_resize(self) -> None:
         """Whether a passing rule's name fits beside its phrase depends on the width."""
@@ -68,7 +69,8 @@ class StatusPanel(Static):
         if not findings:
             text.append("waiting for the first epoch…", style="dim")
         if text != self._shown:
-            # Each relayout costs the whole screen; only a different number of lines can change the height.
-            relayout = self._shown is None or text.plain.count("\n") != self._shown.plain.count("\n")
-            self._shown = text
+            # Each relayout costs the whole screen: only when the height changes, counted as drawn (wrapped lines).
+            height = len(text.wrap(self.app.console, width)) if self.size.width else None
+            relayout = height is None or height != self._height
+            self._shown, self._height = text, height
             self.update(text, layout=relayout)
