@@ -57,6 +57,8 @@ def test_absurd_learning_rate_explodes_and_the_note_s_remedy_is_offered(tiny):
     finding, suggestion = top_suggestion(run_rules(history))
     assert finding.rule == "exploding" and suggestion.value == 0.0005
     baseline = findings["baseline"]  # far worse than a constant: the whole interval is below zero skill
-    assert baseline.evidence["skill_high"] < 0 and "below the constant baseline" in baseline.message
-    # A warning, unless val is still falling toward the baseline (numerics differ across library versions here).
-    assert baseline.severity == "warning" or (baseline.severity == "info" and "still falling" in baseline.message)
+    assert baseline.evidence["skill_high"] < 0
+    # A warning, unless val is still falling toward the baseline: then an info (machines and library versions reach
+    # either here; CI's reached the info, this session's machine the warning).
+    assert (baseline.severity == "warning" and "worse than predicting a constant" in baseline.message) or (
+        baseline.severity == "info" and "below the constant baseline" in baseline.message and "still falling" in baseline.message)
