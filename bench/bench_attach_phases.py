@@ -12,7 +12,6 @@ Usage: python3 bench/bench_attach_phases.py [phases] [epochs-per-phase] [dashboa
 
 import asyncio
 import json
-import resource
 import statistics
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.bench_attach import epochs_logged  # noqa: E402
+from bench.bench_attach import cpu_seconds, epochs_logged  # noqa: E402
 
 PHASES = int(sys.argv[1]) if len(sys.argv) > 1 else 9
 EPOCHS = max(2, int(sys.argv[2])) if len(sys.argv) > 2 else 3
@@ -34,12 +33,6 @@ def start(logs: str):
 
     single.EPOCHS = PHASES * EPOCHS + 2
     return single.start_training(logs)
-
-
-def cpu_seconds() -> float:
-    """This process's user and system CPU time so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 async def alone(run_dir: Path, until: int) -> None:
