@@ -4,6 +4,7 @@ follow is the screen's mode (tui/modes)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 from textual import events
@@ -33,7 +34,14 @@ from tui.widgets.run_header import RunHeader
 from tui.widgets.status_panel import StatusPanel
 from tui.widgets.step_progress import StepProgressBar
 
-REDRAW_INTERVAL_S = 0.5
+# Every tick redraws the progress bar and the step sparkline, and on a 2-core machine each millisecond the dashboard
+# draws is one the training's two threads wait: bench/bench_attach_phases.py measured 0.959-0.985 of the training
+# alone with ticks twice a second, 0.994 once a second. Keys are answered at once either way.
+REDRAW_INTERVAL_S = 1.0
+# The health rules, chart, findings and event log cost tens of milliseconds a redraw: streamed epochs wait until this
+# long after the last such redraw, so the dashboard's share of the machine has a ceiling whatever the run's pace (on
+# a run of 1.5-second epochs, one redraw in two). Keys, the answers to controls and the run's end are drawn at once.
+EPOCH_REDRAW_S = 2.0
 # Below this the chart, panels and log no longer fit: a notice replaces them.
 MIN_SIZE = (60, 18)
 # Events that answer a person's key press: drawn without waiting for the redraw tick.
@@ -63,6 +71,7 @@ class DashboardScreen(Screen):
         self.chart_mode = ChartMode()
         self._dirty = True
         self._drawn: tuple | None = None
+        self._epochs_drawn_at = -EPOCH_REDRAW_S
         self._bindings = BindingsMap.merge([self._bindings, BindingsMap(mode.BINDINGS)])
         for name in dir(mode):  # the mode's keys are this screen's actions (Textual looks actions up by name)
             if name.startswith("action_"):
@@ -146,18 +155,29 @@ class DashboardScreen(Screen):
         """The history to draw (replay narrows it to the cursor)."""
         return self.mode.view(self.history)
 
+    @property
+    def epochs_drawn(self) -> int:
+        """How many epochs the chart, findings and event log were last drawn from."""
+        return self._drawn[0] if self._drawn else 0
+
+    @property
+    def redraw_pending(self) -> bool:
+        """Whether something is still to be drawn at a coming tick."""
+        return self._dirty
+
     def redraw_soon(self) -> None:
         """Something changed: draw it at the next tick."""
         self._dirty = True
 
     def redraw_if_dirty(self) -> None:
-        """Redraw at most a few times a second, and only when something changed."""
+        """Redraw at most once a tick, and only when something changed; new epochs at most every EPOCH_REDRAW_S."""
         if self._dirty and self.query(RunHeader):  # a tick can land while the screen is torn down
-            self.redraw()
+            self.redraw(epochs_due=time.monotonic() - self._epochs_drawn_at >= EPOCH_REDRAW_S)
 
-    def redraw(self) -> None:
+    def redraw(self, epochs_due: bool = True) -> None:
         """Update the header and sparklines; recompute findings and redraw the rest only when more than step samples
-        changed; then the mode's own rows and keys."""
+        changed (and, from the tick, only when `epochs_due`: else a later tick does); then the mode's own rows and
+        keys."""
         self._dirty = False
         history = self.view()
         signature = (len(history.epochs), max(history.epochs, default=0), len(history.events), history.state,
@@ -167,8 +187,10 @@ class DashboardScreen(Screen):
             self.query_one(LossSparklines).show(history)
             self.query_one(StepProgressBar).show(history)
             self.query_one(DevicePanel).show(history)  # stats events leave the signature as it is: drawn apart
-            if signature != self._drawn:
-                self._drawn = signature
+            if signature != self._drawn and not epochs_due:
+                self._dirty = True
+            elif signature != self._drawn:
+                self._drawn, self._epochs_drawn_at = signature, time.monotonic()
                 self.findings = run_rules(history) if history.epochs or history.run else []
                 self.query_one(LossChart).show(history, self.chart_mode)
                 self.query_one(StatusPanel).show(self.findings, self.mode.can_apply_remedy, history.fatal_error,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from textual_plotext import PlotextPlot
+from tui.widgets.plotext_canvas import MatrixPlot
 
 
-class BestSoFarChart(PlotextPlot):
+class BestSoFarChart(MatrixPlot):
     """Best val so far against the trial number; `points` keeps what was last drawn."""
 
     points: list[tuple[int, float]] = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from textual_plotext import PlotextPlot
 
 from tui.downsample import minmax_downsample
+from tui.widgets.plotext_canvas import MatrixPlot
 
 # Tableau 10: tells ten runs apart on dark and light terminals alike.
 PALETTE = [(78, 121, 167), (242, 142, 43), (225, 87, 89), (118, 183, 178), (89, 161, 79), (237, 201, 72),
@@ -33,7 +33,7 @@ class Curve:
     marker: str
 
 
-class CompareChart(PlotextPlot):
+class CompareChart(MatrixPlot):
     """Overlaid curves; each is min-max downsampled to about two points per column before plotext sees it."""
 
     def show(self, curves: list[Curve], title: str, xlabel: str, log_y: bool, hline: float | None = None) -> None:

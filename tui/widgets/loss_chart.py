@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from textual_plotext import PlotextPlot
-
 from engine.store.history import History
 from tui.downsample import minmax_downsample
 from tui.widgets.chart_view import ChartMode, chart_data
+from tui.widgets.plotext_canvas import MatrixPlot
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,7 +45,7 @@ def legend_headroom(points: list[tuple[np.ndarray, np.ndarray]], labels: list[st
     return max(high, needed)
 
 
-class LossChart(PlotextPlot):
+class LossChart(MatrixPlot):
     """Plotext chart of the epoch losses or of skill against each split's constant baseline."""
 
     _last: tuple[History, ChartMode] | None = None

@@ -31,6 +31,11 @@ class LossSparklines(Vertical):
     LossSparklines Sparkline { width: 1fr; }
     """
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._labels: dict[str, str] = {}
+        self._drawn: dict[str, tuple] = {}  # what each line was drawn from: train and val change once an epoch
+
     def compose(self) -> ComposeResult:
         for key in ("train", "val", "step"):
             with Horizontal():
@@ -38,16 +43,25 @@ class LossSparklines(Vertical):
                 yield Sparkline([], id=f"{key}-spark", summary_function=max)
 
     def show(self, history: History) -> None:
-        """Update all three from the history, downsampled to the available width."""
+        """Update all three from the history, downsampled to the available width; a line whose samples and width
+        are as last drawn is left alone."""
         width = max(8, self.size.width - LABEL_WIDTH)
         rows = history.rows()
-        series = {
-            "train": [r.train_loss for r in rows if r.train_loss is not None],
-            "val": [r.val_loss for r in rows if r.val_loss is not None],
-            "step": list(history.step_loss[-20 * width:]),
-        }
-        for key, values in series.items():
-            _, y = minmax_downsample(range(len(values)), values, width // 2) if values else ((), ())
-            # A flat series would draw full-height bars, read as "high": draw none, the label says "flat".
-            self.query_one(f"#{key}-spark", Sparkline).data = y.tolist() if len(y) and y.min() < y.max() else []
-            self.query_one(f"#{key}-label", Label).update(spark_label(key, values), layout=False)
+        epochs = (id(history), width, len(rows), rows[-1] if rows else None)
+        if epochs != self._drawn.get("epochs"):
+            self._drawn["epochs"] = epochs
+            self._draw("train", [r.train_loss for r in rows if r.train_loss is not None], width)
+            self._draw("val", [r.val_loss for r in rows if r.val_loss is not None], width)
+        steps = (id(history), width, len(history.step_loss))
+        if steps != self._drawn.get("steps"):
+            self._drawn["steps"] = steps
+            self._draw("step", list(history.step_loss[-20 * width:]), width)
+
+    def _draw(self, key: str, values: list[float], width: int) -> None:
+        _, y = minmax_downsample(range(len(values)), values, width // 2) if values else ((), ())
+        # A flat series would draw full-height bars, read as "high": draw none, the label says "flat".
+        self.query_one(f"#{key}-spark", Sparkline).data = y.tolist() if len(y) and y.min() < y.max() else []
+        label, text = self.query_one(f"#{key}-label", Label), spark_label(key, values)
+        if text != self._labels.get(key):  # an update repaints even when the text is the same
+            self._labels[key] = text
+            label.update(text, layout=False)

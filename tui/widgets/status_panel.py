@@ -4,6 +4,7 @@ ticks that read as passing ('✓ no NaN or explosion'), the rule's name after th
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
 from engine.events import TestEvaluation
@@ -22,11 +23,16 @@ class StatusPanel(Static):
     _shown: Text | None = None
     _last: tuple | None = None
     _height: int | None = None
+    _width: int | None = None
 
-    def on_resize(self) -> None:
-        """Whether a passing rule's name fits beside its phrase depends on the width."""
-        if self._last is not None:
-            self.show(*self._last)
+    def on_resize(self, event: events.Resize) -> None:
+        """Whether a passing rule's name fits beside its phrase, and how many lines the findings wrap onto, depend on
+        the width: a new one starts the height afresh."""
+        if event.size.width != self._width:
+            self._width, self._height, self._shown = event.size.width, None, None
+            self.styles.min_height = None
+            if self._last is not None:
+                self.show(*self._last)
 
     def show(self, findings: list[Finding], can_apply: bool, fatal_error: str = "", limit: int = 6,
              test: TestEvaluation | None = None) -> None:
@@ -68,9 +74,18 @@ class StatusPanel(Static):
                 text.append(name + "\n", style="dim italic")
         if not findings:
             text.append("waiting for the first epoch…", style="dim")
-        if text != self._shown:
-            # Each relayout costs the whole screen: only when the height changes, counted as drawn (wrapped lines).
-            height = len(text.wrap(self.app.console, width)) if self.size.width else None
-            relayout = height is None or height != self._height
-            self._shown, self._height = text, height
-            self.update(text, layout=relayout)
+        if text == self._shown:
+            return
+        self._shown = text
+        if not self.size.width:
+            self.update(text)
+            return
+        # A relayout costs the whole screen twice (the reflow, then its scroll area's new size), and findings come and
+        # go every few epochs: the panel keeps the tallest height it has had at this width (its min-height), blank
+        # below, so that one comes only when it grows. Counted as drawn: wrapped lines.
+        lines = len(text.wrap(self.app.console, width))
+        grows = lines > (self._height or 0)
+        if grows:
+            self._height = lines
+            self.styles.min_height = lines
+        self.update(text, layout=grows)
