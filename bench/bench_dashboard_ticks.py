@@ -1,6 +1,6 @@
 """The dashboard's drawing cost per redraw tick, by widget, from a real run's log.
 
-A saved run's events are cut into the dashboard's redraw ticks (0.5 s of the log's own clock each) and fed to a live
+A saved run's events are cut into the dashboard's redraw ticks (REDRAW_INTERVAL_S of the log's clock each) and fed to a live
 dashboard (Textual's headless driver, 120x40) as fast as it draws them, its clock set to the log's (the epoch
 redraws keep their pace: EPOCH_REDRAW_S of the log's time apart). Each variant turns one widget's `show` into
 a no-op; "nothing drawn" turns off all of them, leaving the intake (the history) and Textual's own work per tick.

@@ -36,7 +36,7 @@ from tui.widgets.step_progress import StepProgressBar
 
 # Every tick redraws the progress bar and the step sparkline, and on a 2-core machine each millisecond the dashboard
 # draws is one the training's two threads wait: bench/bench_attach_phases.py measured 0.959-0.985 of the training
-# alone with ticks twice a second, 0.994 once a second. Keys are answered at once either way.
+# alone with ticks twice a second, 0.987-0.994 once a second. Keys are answered at once either way.
 REDRAW_INTERVAL_S = 1.0
 # The health rules, chart, findings and event log cost tens of milliseconds a redraw: streamed epochs wait until this
 # long after the last such redraw, so the dashboard's share of the machine has a ceiling whatever the run's pace (on
