@@ -28,7 +28,7 @@ from tests.run_helpers import (ENDLESS, epochs_logged, events, kill_quietly, onl
                                set_args, trainer_pid, wait_for)
 
 KILLS, HANGUPS, ATTACH_HANGUPS = (int(a) for a in (sys.argv[1:] + ["10", "20", "6"][len(sys.argv) - 1:])[:3])
-EPOCHS = 60  # tiny epochs: 25 could all end before the new attach's first key (then nothing is left to steer)
+EPOCHS = 120  # tiny epochs: 25, once 60, all ended before the new attach's first key (then nothing is left to steer)
 MOMENTS = ["startup", "first epoch", "palette", "quit dialog"]
 
 
