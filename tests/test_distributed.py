@@ -23,7 +23,13 @@ def start_job(overrides, tmp_path, resume=None):
     """Two ranks under torch.distributed.run, each tracing the controls it applies."""
     env = {**os.environ, TRACE_ENV: str(tmp_path), "OMP_NUM_THREADS": "1"}
     argv = torchrun_argv(RunOptions(resume=resume, overrides=overrides), 2)
-    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    with open(tmp_path / "torchrun.log", "a") as output:  # what the ranks and the agent said, for a failure's message
+        return subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def job_output(tmp_path) -> str:
+    """The last lines torchrun and the ranks wrote."""
+    return "\n".join((tmp_path / "torchrun.log").read_text(errors="replace").splitlines()[-25:])
 
 
 def traced(tmp_path, rank):
@@ -66,7 +72,7 @@ def test_controls_apply_at_the_same_step_on_every_rank_and_stop_ends_both(tmp_pa
         wait_for(lambda: max(e.get("step", 0) for e in events(run_dir)) > resumed_at + 5, "steps after the resume")
         client.stop()
         client.close()
-        assert job.wait(timeout=300) == 0
+        assert job.wait(timeout=300) == 0, job_output(tmp_path)
     finally:
         kill_quietly(job.pid)
     applied = [[(r["step"], r["action"], r["name"], r["value"]) for r in traced(tmp_path, rank) if "step" in r]
