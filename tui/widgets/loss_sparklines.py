@@ -33,7 +33,6 @@ class LossSparklines(Vertical):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._labels: dict[str, str] = {}
         self._drawn: dict[str, tuple] = {}  # what each line was drawn from: train and val change once an epoch
 
     def compose(self) -> ComposeResult:
@@ -61,7 +60,4 @@ class LossSparklines(Vertical):
         _, y = minmax_downsample(range(len(values)), values, width // 2) if values else ((), ())
         # A flat series would draw full-height bars, read as "high": draw none, the label says "flat".
         self.query_one(f"#{key}-spark", Sparkline).data = y.tolist() if len(y) and y.min() < y.max() else []
-        label, text = self.query_one(f"#{key}-label", Label), spark_label(key, values)
-        if text != self._labels.get(key):  # an update repaints even when the text is the same
-            self._labels[key] = text
-            label.update(text, layout=False)
+        self.query_one(f"#{key}-label", Label).update(spark_label(key, values), layout=False)
